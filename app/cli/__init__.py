@@ -1,0 +1,12 @@
+"""Command-line interface: `flask deploy`, `flask worker`, `flask instances`, `flask tasks`, ..."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import billing, demo, instances, workflows
+
+    for module in (workflows, instances, billing, demo):
+        module.register(app)

@@ -1,0 +1,6 @@
+"""placeholder"""
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    return None

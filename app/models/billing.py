@@ -1,0 +1,39 @@
+"""Fees: a charge per registration or renewal, and 编办's remittances to CONAC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models._types import UTCDateTime, utcnow
+
+
+class Remittance(db.Model):
+    """A batch of collected charges 编办 sends to CONAC; CONAC's 认款 confirms it once."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_code: Mapped[str] = mapped_column(String(40), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class Charge(db.Model):
+    """Fee for one domain: tariff × years, collected by 编办 against an invoice."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    domain_id: Mapped[int] = mapped_column(ForeignKey("domain.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # register / renew
+    years: Mapped[int] = mapped_column(Integer)
+    tariff_yuan: Mapped[int] = mapped_column(Integer)
+    amount_yuan: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="unpaid")  # unpaid/collected/remitted/confirmed
+    invoice_no: Mapped[str | None] = mapped_column(String(40))
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remittance_id: Mapped[int | None] = mapped_column(ForeignKey("remittance.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,33 @@
+"""Registered Chinese domain names (.政务 / .公益)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models._types import UTCDateTime, utcnow
+
+
+class Domain(db.Model):
+    """One domain; `status` is the record's lifecycle, not the application stage."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)  # 鄂尔多斯市人民政府.政务
+    ascii_name: Mapped[str] = mapped_column(String(255), index=True)  # xn--….xn--zfr164b
+    suffix: Mapped[str] = mapped_column(String(10))  # 政务 / 公益
+    status: Mapped[str] = mapped_column(String(20), default="reserved")  # reserved/active/released
+    years: Mapped[int] = mapped_column(Integer)
+    host_mode: Mapped[str] = mapped_column(String(10))  # ip / url / none (red page)
+    host_ip: Mapped[str] = mapped_column(String(45), default="")
+    host_url: Mapped[str] = mapped_column(String(255), default="")
+    contact_name: Mapped[str] = mapped_column(String(40), default="")
+    contact_mobile: Mapped[str] = mapped_column(String(11), default="")
+    contact_email: Mapped[str] = mapped_column(String(120), default="")
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    registered_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,103 @@
+"""Deployed diagrams, running instances and their read models (work items, timers, messages)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models._types import JSONData, UTCDateTime, utcnow
+
+
+class WorkflowDefinition(db.Model):
+    """One deployed version of a diagram: the XML as uploaded and its sha256."""
+
+    __table_args__ = (
+        UniqueConstraint("process_id", "version"),
+        UniqueConstraint("process_id", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(80), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(200))
+    xml: Mapped[str] = mapped_column(Text)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deployed_by: Mapped[str] = mapped_column(String(80))
+
+
+class ProcessInstance(db.Model):
+    """A running or finished application. `state` is the workflow without its spec."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_key: Mapped[str] = mapped_column(String(20), unique=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("workflow_definition.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)  # running/completed/error
+    error: Mapped[str | None] = mapped_column(Text)
+    failed_action: Mapped[dict[str, object] | None] = mapped_column(JSONData)
+    state: Mapped[dict[str, object]] = mapped_column(JSONData)
+    serializer_version: Mapped[str] = mapped_column(String(10))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    definition: Mapped[WorkflowDefinition] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}  # compare-and-set on every save
+
+
+class WorkItem(db.Model):
+    """A ready user task, projected on every save; every inbox is a query on this table."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    task_name: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    office_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(80))
+    form: Mapped[str | None] = mapped_column(String(120))
+    stage: Mapped[str] = mapped_column(String(40), default="")
+    properties: Mapped[dict[str, str]] = mapped_column(JSONData, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class TimerSubscription(db.Model):
+    """A waiting timer event; the worker claims rows whose due time has come."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    task_name: Mapped[str] = mapped_column(String(80))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    estimated: Mapped[bool] = mapped_column(default=False)
+
+
+class MessageSubscription(db.Model):
+    """A waiting message catch event and the correlation key it waits for."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    message_name: Mapped[str] = mapped_column(String(80), index=True)
+    correlation_key: Mapped[str] = mapped_column(String(80), index=True)
+
+
+class BusinessKeySequence(db.Model):
+    """Per prefix and year counter for application numbers such as KB2026000123."""
+
+    prefix: Mapped[str] = mapped_column(String(4), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+

@@ -1,0 +1,1 @@
+"""Domain logic the engine's operators and the web layer call. Services flush, never commit."""

@@ -1,0 +1,111 @@
+"""Chinese domain names: reservation on application, activation, renewal."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Domain
+from app.services.errors import ServiceRefusal
+from app.taskforms.formats import domain_suffix, to_ascii_domain
+
+_HELD = ("reserved", "active")
+
+
+def add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def active_domains(session: Session, unit_id: int, suffix: str, today: date) -> list[Domain]:
+    """The unit's paid domains with this suffix that have not expired."""
+    query = select(Domain).where(
+        Domain.unit_id == unit_id, Domain.suffix == suffix, Domain.status == "active",
+        Domain.expires_on >= today,
+    )
+    return list(session.scalars(query.order_by(Domain.id)))
+
+
+def require_active(session: Session, unit_id: int, suffix: str, today: date, message: str) -> list[dict]:
+    """Refuse with the diagram's message unless the unit holds an active domain with this suffix."""
+    domains = active_domains(session, unit_id, suffix, today)
+    if not domains:
+        raise ServiceRefusal(message)
+    return [{"id": d.id, "name": d.name, "expires_on": d.expires_on.isoformat()} for d in domains]
+
+
+def verify_owned(session: Session, unit_id: int, names: list[str], today: date) -> list[int]:
+    """Ids of the named domains; refuse any that is not the unit's active domain."""
+    ids = []
+    for name in names:
+        domain = session.scalar(select(Domain).where(
+            Domain.unit_id == unit_id, Domain.name == name, Domain.status == "active",
+            Domain.expires_on >= today,
+        ))
+        if domain is None:
+            raise ServiceRefusal(f"域名 {name} 不是本单位已注册且在有效期内的域名", field="domains")
+        ids.append(domain.id)
+    return ids
+
+
+def reserve(session: Session, unit_id: int, instance_id: int, fields: dict[str, object]) -> int:
+    """Hold the requested name for this application; a resubmission updates the same record."""
+    name = str(fields["name"])
+    taken = session.scalar(select(Domain.id).where(
+        Domain.name == name, Domain.status.in_(_HELD), Domain.instance_id != instance_id,
+    ))
+    if taken is not None:
+        raise ServiceRefusal(f"域名 {name} 已被注册或正在申请中", field="domain_name")
+    domain = session.scalar(select(Domain).where(Domain.instance_id == instance_id))
+    if domain is None:
+        domain = Domain(unit_id=unit_id, instance_id=instance_id, status="reserved")
+        session.add(domain)
+    domain.name, domain.ascii_name, domain.suffix = name, to_ascii_domain(name), domain_suffix(name)
+    for key in ("years", "host_mode", "host_ip", "host_url", "contact_name", "contact_mobile", "contact_email"):
+        setattr(domain, key, fields.get(key) or ("" if key != "years" else 1))
+    session.flush()
+    return domain.id
+
+
+def _owned(session: Session, unit_id: int, domain_id: int) -> Domain:
+    domain = session.get(Domain, domain_id)
+    if domain is None or domain.unit_id != unit_id:
+        raise ServiceRefusal("没有找到本单位的这个域名", field="domain_id")
+    return domain
+
+
+def describe(session: Session, unit_id: int, domain_id: int) -> dict[str, object]:
+    """A registered domain of the unit, for renewal; refuse reservations and released names."""
+    domain = _owned(session, unit_id, domain_id)
+    if domain.status != "active":
+        raise ServiceRefusal(f"域名 {domain.name} 尚未注册成功，不能续费", field="domain_id")
+    return {
+        "id": domain.id, "name": domain.name, "status": domain.status,
+        "expires_on": domain.expires_on.isoformat() if domain.expires_on else None,
+        "contact_name": domain.contact_name, "contact_mobile": domain.contact_mobile,
+        "contact_email": domain.contact_email,
+    }
+
+
+def activate(session: Session, unit_id: int, domain_id: int, years: int, today: date) -> str:
+    """Registration succeeded: the domain runs `years` from today."""
+    domain = _owned(session, unit_id, domain_id)
+    domain.status, domain.years = "active", years
+    domain.registered_on, domain.expires_on = today, add_years(today, years)
+    session.flush()
+    return domain.expires_on.isoformat()
+
+
+def extend(session: Session, unit_id: int, domain_id: int, years: int) -> str:
+    """Renewal succeeded: the term is extended from the current expiry date."""
+    domain = _owned(session, unit_id, domain_id)
+    if domain.expires_on is None:
+        raise ServiceRefusal(f"域名 {domain.name} 尚未注册成功，不能续费")
+    domain.expires_on = add_years(domain.expires_on, years)
+    domain.years += years
+    session.flush()
+    return domain.expires_on.isoformat()

@@ -1,0 +1,12 @@
+"""Refusals a service raises when a business rule says no."""
+
+from __future__ import annotations
+
+
+class ServiceRefusal(Exception):
+    """The request breaks a rule; `field` names the form field at fault, if any."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field

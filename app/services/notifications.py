@@ -1,0 +1,36 @@
+"""Notifications to units: texts come from the diagram, rendered in a Jinja sandbox, queued in the outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import StrictUndefined
+from jinja2.exceptions import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy.orm import Session
+
+from app.models import OutboxMessage
+from app.services.errors import ServiceRefusal
+
+_JINJA = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+
+
+def render(template: str, data: dict[str, Any]) -> str:
+    try:
+        return _JINJA.from_string(template).render(**data)
+    except TemplateError as exc:
+        raise ServiceRefusal(f"通知模板有误: {exc}") from exc
+
+
+def queue(session: Session, instance_id: int | None, recipients: dict[str, str], subject: str, body: str) -> int:
+    """Queue one message per channel that has a recipient (channel → address)."""
+    count = 0
+    for channel, address in recipients.items():
+        if not address:
+            continue
+        session.add(OutboxMessage(
+            channel=channel, recipient=address, subject=subject, body=body, instance_id=instance_id,
+        ))
+        count += 1
+    session.flush()
+    return count

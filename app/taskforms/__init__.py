@@ -1,0 +1,1 @@
+"""JSON Schema forms from the top-level forms/ folder: loading, validation, formats."""

@@ -1,0 +1,95 @@
+"""Form schemas from the top-level forms/ folder: loading, checking, validating with Chinese errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError, ValidationError
+
+from app.taskforms.formats import FORMAT_CHECKER, FORMAT_MESSAGES
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9_.-]+\.schema\.json")
+
+
+class FormSchemaError(ValueError):
+    """A form file is missing, unreadable or not a valid JSON Schema."""
+
+
+class FormLibrary:
+    """The JSON Schema files a diagram may reference, validated once and cached."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    def schema(self, name: str) -> dict[str, Any]:
+        return self._validator(name).schema  # type: ignore[no-any-return]
+
+    def check(self, name: str) -> None:
+        """Raise FormSchemaError unless `name` is a usable form file."""
+        self._validator(name)
+
+    def errors(self, name: str, data: dict[str, Any]) -> dict[str, str]:
+        """Field → Chinese message for every problem; empty when the data is valid."""
+        validator = self._validator(name)
+        problems: dict[str, str] = {}
+        for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+            field, message = _explain(error, validator.schema)
+            problems.setdefault(field, message)
+        return problems
+
+    def _validator(self, name: str) -> Draft202012Validator:
+        cached = self._validators.get(name)
+        if cached is None:
+            cached = self._load(name)
+            self._validators[name] = cached
+        return cached
+
+    def _load(self, name: str) -> Draft202012Validator:
+        if not _FILE_NAME.fullmatch(name):
+            raise FormSchemaError(f"表单文件名 {name} 不合法（须为 xxx.schema.json，不含路径）")
+        path = self.folder / name
+        if not path.is_file():
+            raise FormSchemaError(f"表单文件 {name} 不存在")
+        try:
+            schema = json.loads(path.read_text(encoding="utf-8"))
+            Draft202012Validator.check_schema(schema)
+        except (json.JSONDecodeError, SchemaError) as exc:
+            raise FormSchemaError(f"表单文件 {name} 不是有效的 JSON Schema: {exc}") from exc
+        return Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+
+
+def _title(schema: dict[str, Any], field: str) -> str:
+    prop = schema.get("properties", {}).get(field, {})
+    return str(prop.get("title") or field)
+
+
+def _explain(error: ValidationError, root: dict[str, Any]) -> tuple[str, str]:
+    if error.validator == "required":
+        missing = next((f for f in error.validator_value if f not in (error.instance or {})), "")
+        return str(missing), f"请填写{_title(root, str(missing))}"
+    field = str(error.absolute_path[0]) if error.absolute_path else ""
+    title = _title(root, field) if field else "表单"
+    return field, _message(error, title)
+
+
+def _message(error: ValidationError, title: str) -> str:
+    value = error.validator_value
+    messages = {
+        "format": FORMAT_MESSAGES.get(str(value), f"{title}格式不正确"),
+        "maxLength": f"{title}不能超过 {value} 个字符",
+        "minLength": f"请填写{title}" if value == 1 else f"{title}至少 {value} 个字符",
+        "pattern": f"{title}格式不正确（不能包含 < > 等字符）" if "<>" in str(value) else f"{title}格式不正确",
+        "type": f"{title}填写的类型不正确",
+        "minimum": f"{title}不能小于 {value}",
+        "maximum": f"{title}不能大于 {value}",
+        "minItems": f"{title}至少选择 {value} 项",
+        "maxItems": f"{title}最多 {value} 项",
+        "uniqueItems": f"{title}不能重复",
+        "additionalProperties": "表单包含不允许的字段",
+    }
+    return messages.get(str(error.validator), f"请从选项中正确选择{title}")
