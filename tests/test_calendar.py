@@ -50,9 +50,7 @@ def add_admin_days(session: Session, *days: tuple[date, bool]) -> None:
         (date(2026, 11, 21), False),  # ordinary Saturday
     ],
 )
-def test_covered_years_follow_the_state_council_schedule(
-    db_session: Session, day: date, expected: bool
-) -> None:
+def test_covered_years_follow_the_state_council_schedule(db_session: Session, day: date, expected: bool) -> None:
     assert is_workday(day) is expected
 
 

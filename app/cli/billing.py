@@ -1,4 +1,5 @@
 """placeholder"""
+
 from flask import Flask
 
 

@@ -20,4 +20,5 @@ class ActionContext:
     now: datetime
     settings: dict[str, Any]
     instance_id: int | None = None
+    procedure: dict[str, str] = field(default_factory=dict)  # the diagram's process properties
     data: dict[str, Any] = field(default_factory=dict)

@@ -57,8 +57,12 @@ def parse_xml_safely(data: bytes, max_bytes: int) -> etree._Element:
     if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
         raise DeployError([("definitions", "不允许 DOCTYPE 或实体声明")])
     parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_pis=True,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_pis=True,
     )
     try:
         root = etree.fromstring(data, parser)
@@ -71,9 +75,7 @@ def parse_xml_safely(data: bytes, max_bytes: int) -> etree._Element:
 
 
 def _check_size(root: etree._Element) -> None:
-    count = 0
-    for element in root.iter():
-        count += 1
+    for count, _element in enumerate(root.iter(), start=1):
         if count > MAX_ELEMENTS:
             raise DeployError([("definitions", f"元素超过 {MAX_ELEMENTS} 个")])
     if max((len(list(e.iterancestors())) for e in root.iter()), default=0) > MAX_DEPTH:
@@ -106,11 +108,19 @@ def all_task_specs(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProces
     return [ts for s in specs for ts in s.task_specs.values() if getattr(ts, "bpmn_id", None)]
 
 
-def _describe(root: etree._Element, process: etree._Element, spec: BpmnProcessSpec,
-              subprocess_specs: dict[str, BpmnProcessSpec], sha256: str) -> CompiledDefinition:
+def _describe(
+    root: etree._Element,
+    process: etree._Element,
+    spec: BpmnProcessSpec,
+    subprocess_specs: dict[str, BpmnProcessSpec],
+    sha256: str,
+) -> CompiledDefinition:
     compiled = CompiledDefinition(
-        sha256=sha256, process_id=process.get("id"), name=process.get("name") or process.get("id"),
-        spec=spec, subprocess_specs=subprocess_specs,
+        sha256=sha256,
+        process_id=process.get("id"),
+        name=process.get("name") or process.get("id"),
+        spec=spec,
+        subprocess_specs=subprocess_specs,
         documentation=_text(process.find("bpmn:documentation", NS)),
     )
     for element in process.iter():
@@ -118,8 +128,12 @@ def _describe(root: etree._Element, process: etree._Element, spec: BpmnProcessSp
         if not element_id:
             continue
         compiled.names[element_id] = element.get("name") or element_id
-        props = {p.get("name"): p.get("value") or "" for p in element.xpath(
-            "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS)}
+        props = {
+            p.get("name"): p.get("value") or ""
+            for p in element.xpath(
+                "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS
+            )
+        }
         if props:
             compiled.properties[element_id] = props
             stage = props.get("stage")
@@ -147,23 +161,36 @@ class DefinitionStore:
         self._max_bytes = max_bytes
         self._cache: dict[str, CompiledDefinition] = {}
 
-    def deploy(self, session: Session, data: bytes, file_name: str, deployed_by: str) -> tuple[
-            WorkflowDefinition, bool]:
+    def deploy(
+        self, session: Session, data: bytes, file_name: str, deployed_by: str
+    ) -> tuple[WorkflowDefinition, bool]:
         """Store a new version unless the same content is already deployed; returns (row, created)."""
         sha = sha256_of(data)
-        compiled = compile_definition(parse_xml_safely(data, self._max_bytes), file_name, sha)
+        compiled = self._cache.get(sha) or compile_definition(parse_xml_safely(data, self._max_bytes), file_name, sha)
         problems = self._linter(compiled)
         if problems:
             raise DeployError(problems)
-        existing = session.scalar(select(WorkflowDefinition).where(
-            WorkflowDefinition.process_id == compiled.process_id, WorkflowDefinition.sha256 == sha))
+        existing = session.scalar(
+            select(WorkflowDefinition).where(
+                WorkflowDefinition.process_id == compiled.process_id, WorkflowDefinition.sha256 == sha
+            )
+        )
         if existing is not None:
             return existing, False
-        latest = session.scalar(select(func.max(WorkflowDefinition.version)).where(
-            WorkflowDefinition.process_id == compiled.process_id)) or 0
+        latest = (
+            session.scalar(
+                select(func.max(WorkflowDefinition.version)).where(WorkflowDefinition.process_id == compiled.process_id)
+            )
+            or 0
+        )
         row = WorkflowDefinition(
-            process_id=compiled.process_id, name=compiled.name, version=latest + 1, sha256=sha,
-            file_name=Path(file_name).name, xml=data.decode("utf-8"), deployed_by=deployed_by,
+            process_id=compiled.process_id,
+            name=compiled.name,
+            version=latest + 1,
+            sha256=sha,
+            file_name=Path(file_name).name,
+            xml=data.decode("utf-8"),
+            deployed_by=deployed_by,
         )
         session.add(row)
         session.flush()
@@ -171,8 +198,12 @@ class DefinitionStore:
         return row, True
 
     def latest(self, session: Session, process_id: str) -> WorkflowDefinition:
-        row = session.scalar(select(WorkflowDefinition).where(WorkflowDefinition.process_id == process_id)
-                             .order_by(WorkflowDefinition.version.desc()).limit(1))
+        row = session.scalar(
+            select(WorkflowDefinition)
+            .where(WorkflowDefinition.process_id == process_id)
+            .order_by(WorkflowDefinition.version.desc())
+            .limit(1)
+        )
         if row is None:
             raise NotFoundError(f"流程 {process_id} 尚未部署")
         return row

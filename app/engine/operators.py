@@ -47,7 +47,9 @@ class OperatorRegistry:
             signature = inspect.signature(func)
             names = list(signature.parameters)[1:]  # first parameter is the context
             self._operators[name] = Operator(
-                name=name, func=func, params={n: hints.get(n, Any) for n in names},
+                name=name,
+                func=func,
+                params={n: hints.get(n, Any) for n in names},
                 optional=frozenset(n for n in names if signature.parameters[n].default is not inspect.Parameter.empty),
                 summary=(func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else "",
             )

@@ -33,13 +33,29 @@ def verify_owned_domains(ctx: ActionContext, domains: list) -> list[int]:
     return domain_service.verify_owned(ctx.session, ctx.unit_id, [str(d) for d in domains], _today(ctx))
 
 
-def reserve_domain(ctx: ActionContext, name: str, years: int, host_mode: str, host_ip: str = "",
-                   host_url: str = "", contact_name: str = "", contact_mobile: str = "",
-                   contact_email: str = "") -> int:
+def reserve_domain(
+    ctx: ActionContext,
+    name: str,
+    years: int,
+    host_mode: str,
+    host_ip: str = "",
+    host_url: str = "",
+    contact_name: str = "",
+    contact_mobile: str = "",
+    contact_email: str = "",
+) -> int:
     """Hold the applied-for name for this application (a resubmission updates it)."""
     assert ctx.instance_id is not None
-    fields = {"name": name, "years": years, "host_mode": host_mode, "host_ip": host_ip, "host_url": host_url,
-              "contact_name": contact_name, "contact_mobile": contact_mobile, "contact_email": contact_email}
+    fields = {
+        "name": name,
+        "years": years,
+        "host_mode": host_mode,
+        "host_ip": host_ip,
+        "host_url": host_url,
+        "contact_name": contact_name,
+        "contact_mobile": contact_mobile,
+        "contact_email": contact_email,
+    }
     return domain_service.reserve(ctx.session, ctx.unit_id, ctx.instance_id, fields)
 
 
@@ -82,8 +98,9 @@ def mark_badge_deadline(ctx: ActionContext, certificate_id: int) -> bool:
 
 def send_notification(ctx: ActionContext, mobile: str, email: str, subject: str, body: str) -> int:
     """Queue an SMS and an e-mail; subject and body are Jinja templates over the application data."""
-    text = notifications.render(body, ctx.data)
-    title = notifications.render(subject, ctx.data)
+    variables = {**ctx.data, "procedure": ctx.procedure}
+    text = notifications.render(body, variables)
+    title = notifications.render(subject, variables)
     return notifications.queue(ctx.session, ctx.instance_id, {"sms": mobile, "email": email}, title, text)
 
 

@@ -59,9 +59,15 @@ class Loaded:
 
 
 class Runner:
-    def __init__(self, session_factory: Callable[[], Session], definitions: DefinitionStore,
-                 operators: OperatorRegistry, forms: FormLibrary, settings: dict[str, Any],
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        definitions: DefinitionStore,
+        operators: OperatorRegistry,
+        forms: FormLibrary,
+        settings: dict[str, Any],
+        clock: Callable[[], datetime],
+    ) -> None:
         self._session_factory = session_factory
         self.definitions = definitions
         self.operators = operators
@@ -88,13 +94,18 @@ class Runner:
             now = self.clock()
             instance = ProcessInstance(
                 business_key=next_business_key(self.session, compiled.process_properties["businessKeyPrefix"], now),
-                definition_id=row.id, unit_id=unit.id, state={}, serializer_version=self.serializer.version,
-                created_by=actor.name, created_at=now, updated_at=now,
+                definition_id=row.id,
+                unit_id=unit.id,
+                state={},
+                serializer_version=self.serializer.version,
+                created_by=actor.name,
+                created_at=now,
+                updated_at=now,
             )
             self.session.add(instance)
             self.session.flush()
             workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs)
-            loaded = Loaded(instance, compiled, workflow, self._context(instance, actor, now))
+            loaded = Loaded(instance, compiled, workflow, self._context(instance, compiled, actor, now))
             workflow.script_engine = self._script_engine(loaded.context)
             for task in workflow.get_tasks(state=TaskState.READY):
                 task.data.update(data)
@@ -102,8 +113,9 @@ class Runner:
             audit.record(self.session, actor, "start", instance.id, detail={"version": row.version})
             return instance
 
-    def complete(self, task_id: str, actor: Actor, data: dict[str, Any],
-                 expected_version: int | None = None) -> ProcessInstance:
+    def complete(
+        self, task_id: str, actor: Actor, data: dict[str, Any], expected_version: int | None = None
+    ) -> ProcessInstance:
         """Complete an open user task with form data; a second completion is a conflict."""
         item = self.session.scalar(select(WorkItem).where(WorkItem.task_id == task_id))
         if item is None:
@@ -125,8 +137,9 @@ class Runner:
                 fired.append(self._fire_timers(instance_id, moment))
         return fired
 
-    def correlate(self, message_name: str, actor: Actor,
-                  collect: Callable[[Session, datetime], tuple[list[str], dict[str, Any]]]) -> list[str]:
+    def correlate(
+        self, message_name: str, actor: Actor, collect: Callable[[Session, datetime], tuple[list[str], dict[str, Any]]]
+    ) -> list[str]:
         """Deliver a message to every instance waiting for it under the keys `collect` returns.
 
         `collect` runs inside the same transaction (e.g. CONAC confirming a remittance batch),
@@ -135,8 +148,10 @@ class Runner:
         with self._transaction():
             now = self.clock()
             keys, payload = collect(self.session, now)
-            return [self._deliver(instance_id, message_name, payload, actor, now)
-                    for instance_id in self._subscribers(message_name, keys)]
+            return [
+                self._deliver(instance_id, message_name, payload, actor, now)
+                for instance_id in self._subscribers(message_name, keys)
+            ]
 
     def retry(self, instance_id: int, actor: Actor) -> ProcessInstance:
         """Replay the action that failed on an instance in error state."""
@@ -156,8 +171,9 @@ class Runner:
 
     # ---- steps -----------------------------------------------------------------------
 
-    def _complete(self, instance_id: int, task_id: str, actor: Actor, data: dict[str, Any],
-                  expected_version: int | None) -> ProcessInstance:
+    def _complete(
+        self, instance_id: int, task_id: str, actor: Actor, data: dict[str, Any], expected_version: int | None
+    ) -> ProcessInstance:
         with self._transaction():
             loaded = self._load(instance_id, actor)
             if expected_version is not None and loaded.instance.version != expected_version:
@@ -193,8 +209,9 @@ class Runner:
         self._audit_alone(actor, "retry", instance_id)
         return self.session.get(ProcessInstance, instance_id)  # type: ignore[return-value]
 
-    def _deliver(self, instance_id: int, message_name: str, payload: dict[str, Any], actor: Actor,
-                 now: datetime) -> str:
+    def _deliver(
+        self, instance_id: int, message_name: str, payload: dict[str, Any], actor: Actor, now: datetime
+    ) -> str:
         loaded = self._load(instance_id, actor, now)
         event = BpmnEvent(MessageEventDefinition(message_name), payload=payload)
         try:
@@ -242,7 +259,7 @@ class Runner:
     def _load(self, instance_id: int, actor: Actor, now: datetime | None = None) -> Loaded:
         instance = self._lock(instance_id)
         compiled = self.definitions.compiled(instance.definition)
-        context = self._context(instance, actor, now or self.clock())
+        context = self._context(instance, compiled, actor, now or self.clock())
         workflow = self.serializer.load(instance.state, compiled.spec, compiled.subprocess_specs)
         workflow.script_engine = self._script_engine(context)
         return Loaded(instance, compiled, workflow, context)
@@ -257,9 +274,12 @@ class Runner:
             raise NotFoundError("没有找到该申请")
         return instance
 
-    def _context(self, instance: ProcessInstance, actor: Actor, now: datetime) -> ActionContext:
-        return ActionContext(session=self.session, unit_id=instance.unit_id, actor=actor.name, role=actor.role,
-                             now=now, settings=self.settings, instance_id=instance.id)
+    def _context(self, instance: ProcessInstance, compiled: CompiledDefinition, actor: Actor,
+                 now: datetime) -> ActionContext:
+        return ActionContext(
+            session=self.session, unit_id=instance.unit_id, actor=actor.name, role=actor.role, now=now,
+            settings=self.settings, instance_id=instance.id, procedure=compiled.process_properties,
+        )
 
     def _script_engine(self, context: ActionContext) -> PlatformScriptEngine:
         return PlatformScriptEngine(context, self.operators, self.limits)
@@ -286,10 +306,13 @@ class Runner:
             raise RefusedError(f"该任务须由“{lane}”办理")
 
     def _claim_due_timer(self, now: datetime) -> int | None:
-        query = (select(TimerSubscription.instance_id)
-                 .join(ProcessInstance, ProcessInstance.id == TimerSubscription.instance_id)
-                 .where(TimerSubscription.due_at <= now, ProcessInstance.status == "running")
-                 .order_by(TimerSubscription.due_at).limit(1))
+        query = (
+            select(TimerSubscription.instance_id)
+            .join(ProcessInstance, ProcessInstance.id == TimerSubscription.instance_id)
+            .where(TimerSubscription.due_at <= now, ProcessInstance.status == "running")
+            .order_by(TimerSubscription.due_at)
+            .limit(1)
+        )
         if self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(of=TimerSubscription, skip_locked=True)
         instance_id = self.session.scalar(query)
@@ -298,10 +321,12 @@ class Runner:
         return instance_id
 
     def _subscribers(self, message_name: str, keys: list[str]) -> list[int]:
-        query = (select(MessageSubscription.instance_id)
-                 .where(MessageSubscription.message_name == message_name,
-                        MessageSubscription.correlation_key.in_(keys))
-                 .order_by(MessageSubscription.instance_id).distinct())
+        query = (
+            select(MessageSubscription.instance_id)
+            .where(MessageSubscription.message_name == message_name, MessageSubscription.correlation_key.in_(keys))
+            .order_by(MessageSubscription.instance_id)
+            .distinct()
+        )
         return list(self.session.scalars(query))
 
     # ---- transactions ----------------------------------------------------------------
@@ -328,8 +353,14 @@ class Runner:
         with self._transaction():
             instance = self._lock(instance_id)
             instance.status, instance.error, instance.failed_action = "error", failure.message, action
-            audit.record(self.session, WORKER, "error", instance_id, (failure.element_id, failure.element_id),
-                         detail={"error": failure.message, "action": action.get("kind")})
+            audit.record(
+                self.session,
+                WORKER,
+                "error",
+                instance_id,
+                (failure.element_id, failure.element_id),
+                detail={"error": failure.message, "action": action.get("kind")},
+            )
 
     def _audit_alone(self, actor: Actor, action: str, instance_id: int) -> None:
         with self._transaction():

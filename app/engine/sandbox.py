@@ -123,8 +123,13 @@ def _check_repeat(sequence: Any, count: Any) -> None:
 
 
 _INPLACE = {
-    "+=": operator.add, "-=": operator.sub, "*=": operator.mul, "/=": operator.truediv,
-    "//=": operator.floordiv, "%=": operator.mod, "**=": operator.pow,
+    "+=": operator.add,
+    "-=": operator.sub,
+    "*=": operator.mul,
+    "/=": operator.truediv,
+    "//=": operator.floordiv,
+    "%=": operator.mod,
+    "**=": operator.pow,
 }
 
 
@@ -150,8 +155,30 @@ def _write_guard(obj: Any) -> Any:
 
 
 _SAFE_BUILTIN_NAMES = (
-    "len", "min", "max", "sum", "sorted", "any", "all", "str", "int", "float", "bool", "list", "dict",
-    "tuple", "set", "abs", "round", "enumerate", "zip", "reversed", "isinstance", "None", "True", "False",
+    "len",
+    "min",
+    "max",
+    "sum",
+    "sorted",
+    "any",
+    "all",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "list",
+    "dict",
+    "tuple",
+    "set",
+    "abs",
+    "round",
+    "enumerate",
+    "zip",
+    "reversed",
+    "isinstance",
+    "None",
+    "True",
+    "False",
 )
 
 
@@ -218,10 +245,7 @@ def _rss_bytes() -> int:
 def called_names(source: str, mode: str) -> set[str]:
     """Names the code calls directly, e.g. {"open"} for `open("/etc/passwd")`."""
     tree = ast.parse(source.strip() if mode == "eval" else source, mode=mode)
-    return {
-        node.func.id for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    }
+    return {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
 
 
 ALLOWED_CALLABLES = frozenset(_SAFE_BUILTIN_NAMES) | {"range"}

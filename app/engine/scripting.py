@@ -121,4 +121,3 @@ class PlatformScriptEngine(PythonScriptEngine):
             if not isinstance(value, _JSON_TYPES):
                 raise TaskFailure(task.task_spec.bpmn_id, f"脚本变量 {name} 的值不能保存")
             task.data[name] = value
-

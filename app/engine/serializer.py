@@ -23,8 +23,12 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct: dict[str, Any], spec: BpmnProcessSpec | None = None,
-                  subprocess_specs: dict[str, BpmnProcessSpec] | None = None) -> BpmnWorkflow:
+    def from_dict(
+        self,
+        dct: dict[str, Any],
+        spec: BpmnProcessSpec | None = None,
+        subprocess_specs: dict[str, BpmnProcessSpec] | None = None,
+    ) -> BpmnWorkflow:
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
@@ -47,6 +51,7 @@ class StateSerializer:
     def dump(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         return self._registry.convert(workflow)  # type: ignore[no-any-return]
 
-    def load(self, state: dict[str, Any], spec: BpmnProcessSpec,
-             subprocess_specs: dict[str, BpmnProcessSpec]) -> BpmnWorkflow:
+    def load(
+        self, state: dict[str, Any], spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]
+    ) -> BpmnWorkflow:
         return self._registry.restore(dict(state), spec=spec, subprocess_specs=subprocess_specs)  # type: ignore[no-any-return]

@@ -41,8 +41,7 @@ class ClockDuration(DurationTimerEventDefinition):
         return bool(my_task._get_internal_data("event_fired", False))
 
 
-_REPLACEMENTS: dict[type, type] = {TimeDateEventDefinition: ClockTimeDate,
-                                   DurationTimerEventDefinition: ClockDuration}
+_REPLACEMENTS: dict[type, type] = {TimeDateEventDefinition: ClockTimeDate, DurationTimerEventDefinition: ClockDuration}
 
 
 def use_engine_clock(event_definition: object) -> None:

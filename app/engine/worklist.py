@@ -27,8 +27,11 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
 
 
 def _waiting(workflow: BpmnWorkflow, kind: type) -> list[Task]:
-    return [t for t in workflow.get_tasks(state=TaskState.WAITING)
-            if isinstance(getattr(t.task_spec, "event_definition", None), kind)]
+    return [
+        t
+        for t in workflow.get_tasks(state=TaskState.WAITING)
+        if isinstance(getattr(t.task_spec, "event_definition", None), kind)
+    ]
 
 
 def current_stage(workflow: BpmnWorkflow, compiled: CompiledDefinition, previous: str) -> str:
@@ -59,19 +62,27 @@ class Projector:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def project(self, instance: ProcessInstance, workflow: BpmnWorkflow, compiled: CompiledDefinition,
-                now: datetime, evaluate: Any) -> None:
+    def project(
+        self,
+        instance: ProcessInstance,
+        workflow: BpmnWorkflow,
+        compiled: CompiledDefinition,
+        now: datetime,
+        evaluate: Any,
+    ) -> None:
         unit = self.session.get(Unit, instance.unit_id)
         assert unit is not None
         self._work_items(instance, workflow, compiled, unit, now)
         self._timers(instance, workflow)
         self._messages(instance, workflow, compiled, evaluate)
 
-    def _work_items(self, instance: ProcessInstance, workflow: BpmnWorkflow, compiled: CompiledDefinition,
-                    unit: Unit, now: datetime) -> None:
+    def _work_items(
+        self, instance: ProcessInstance, workflow: BpmnWorkflow, compiled: CompiledDefinition, unit: Unit, now: datetime
+    ) -> None:
         ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-        existing = {w.task_id: w for w in self.session.scalars(
-            select(WorkItem).where(WorkItem.instance_id == instance.id))}
+        existing = {
+            w.task_id: w for w in self.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id))
+        }
         for task_id, item in existing.items():
             if task_id not in ready:
                 self.session.delete(item)
@@ -79,16 +90,25 @@ class Projector:
             if task_id not in existing:
                 self.session.add(self._new_item(instance, task, compiled, unit, now))
 
-    def _new_item(self, instance: ProcessInstance, task: Task, compiled: CompiledDefinition, unit: Unit,
-                  now: datetime) -> WorkItem:
+    def _new_item(
+        self, instance: ProcessInstance, task: Task, compiled: CompiledDefinition, unit: Unit, now: datetime
+    ) -> WorkItem:
         element = task.task_spec.bpmn_id
         props = compiled.element_properties(element)
         role = task.task_spec.lane or ""
         return WorkItem(
-            instance_id=instance.id, task_id=str(task.id), task_name=element,
-            title=compiled.names.get(element, element), role=role, office_code=office_code_for(unit, role),
-            unit_id=unit.id, form=props.get("formJsonSchemaFilename"), stage=props.get("stage", ""),
-            properties=props, created_at=now, due_at=_deadline(now, props.get("dueInWorkdays")),
+            instance_id=instance.id,
+            task_id=str(task.id),
+            task_name=element,
+            title=compiled.names.get(element, element),
+            role=role,
+            office_code=office_code_for(unit, role),
+            unit_id=unit.id,
+            form=props.get("formJsonSchemaFilename"),
+            stage=props.get("stage", ""),
+            properties=props,
+            created_at=now,
+            due_at=_deadline(now, props.get("dueInWorkdays")),
         )
 
     def _timers(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
@@ -97,18 +117,28 @@ class Projector:
             when = due_at(task)
             if when is None:
                 continue
-            self.session.add(TimerSubscription(
-                instance_id=instance.id, task_id=str(task.id), task_name=task.task_spec.bpmn_id,
-                due_at=when, estimated=calendar.is_estimated(when.astimezone(BEIJING).date()),
-            ))
+            self.session.add(
+                TimerSubscription(
+                    instance_id=instance.id,
+                    task_id=str(task.id),
+                    task_name=task.task_spec.bpmn_id,
+                    due_at=when,
+                    estimated=calendar.is_estimated(when.astimezone(BEIJING).date()),
+                )
+            )
 
-    def _messages(self, instance: ProcessInstance, workflow: BpmnWorkflow, compiled: CompiledDefinition,
-                  evaluate: Any) -> None:
+    def _messages(
+        self, instance: ProcessInstance, workflow: BpmnWorkflow, compiled: CompiledDefinition, evaluate: Any
+    ) -> None:
         self.session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
         for task in _waiting(workflow, MessageEventDefinition):
             key_expression = compiled.element_properties(task.task_spec.bpmn_id).get("correlationKey")
             key = evaluate(task, key_expression) if key_expression else ""
-            self.session.add(MessageSubscription(
-                instance_id=instance.id, task_id=str(task.id),
-                message_name=task.task_spec.event_definition.name, correlation_key=str(key),
-            ))
+            self.session.add(
+                MessageSubscription(
+                    instance_id=instance.id,
+                    task_id=str(task.id),
+                    message_name=task.task_spec.event_definition.name,
+                    correlation_key=str(key),
+                )
+            )

@@ -99,5 +99,3 @@ class BusinessKeySequence(db.Model):
     prefix: Mapped[str] = mapped_column(String(4), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
-
-

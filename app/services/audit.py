@@ -19,15 +19,28 @@ class Actor:
     ip: str | None = None
 
 
-def record(session: Session, actor: Actor, action: str, instance_id: int | None = None,
-           task: tuple[str, str] | None = None, data: dict[str, Any] | None = None,
-           detail: dict[str, Any] | None = None) -> AuditEvent:
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    instance_id: int | None = None,
+    task: tuple[str, str] | None = None,
+    data: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
     """Append one event; `task` is (element id, title); decision and reason come from form data."""
     data = data or {}
     event = AuditEvent(
-        actor=actor.name, role=actor.role, ip=actor.ip, instance_id=instance_id, action=action,
-        task_name=task[0] if task else None, task_title=task[1] if task else None,
-        decision=_short(data.get("decision")), reason=_short(data.get("reason"), 2000), detail=detail or {},
+        actor=actor.name,
+        role=actor.role,
+        ip=actor.ip,
+        instance_id=instance_id,
+        action=action,
+        task_name=task[0] if task else None,
+        task_title=task[1] if task else None,
+        decision=_short(data.get("decision")),
+        reason=_short(data.get("reason"), 2000),
+        detail=detail or {},
     )
     session.add(event)
     return event

@@ -10,23 +10,30 @@ from sqlalchemy.orm import Session
 from app.models import Certificate, Unit
 
 
-def issue(session: Session, unit_id: int, instance_id: int | None, fields: dict[str, object],
-          now: datetime) -> dict[str, object]:
+def issue(
+    session: Session, unit_id: int, instance_id: int | None, fields: dict[str, object], now: datetime
+) -> dict[str, object]:
     """Create the certificate with its human code and opaque public id."""
     unit = session.get(Unit, unit_id)
     assert unit is not None
     certificate = Certificate(
-        public_id=uuid.uuid4().hex.upper(), unit_id=unit_id,
-        instance_id=instance_id, colour=str(fields["colour"]), site_name=str(fields["site_name"]),
+        public_id=uuid.uuid4().hex.upper(),
+        unit_id=unit_id,
+        instance_id=instance_id,
+        colour=str(fields["colour"]),
+        site_name=str(fields["site_name"]),
         domains=list(fields["domains"]),  # type: ignore[arg-type]
-        hang_deadline=date.fromisoformat(str(fields["hang_deadline"])), issued_at=now,
+        hang_deadline=date.fromisoformat(str(fields["hang_deadline"])),
+        issued_at=now,
     )
     session.add(certificate)
     session.flush()
     certificate.code = f"CA{unit.region_code}{now.year}{certificate.id:07d}"
     session.flush()
     return {
-        "certificate_id": certificate.id, "code": certificate.code, "public_id": certificate.public_id,
+        "certificate_id": certificate.id,
+        "code": certificate.code,
+        "public_id": certificate.public_id,
         "hang_deadline": certificate.hang_deadline.isoformat(),
     }
 

@@ -18,8 +18,13 @@ def create_charge(session: Session, unit_id: int, domain_id: int, years: int, pu
     if domain is None or domain.unit_id != unit_id:
         raise ServiceRefusal("没有找到本单位的这个域名")
     charge = Charge(
-        unit_id=unit_id, domain_id=domain_id, purpose=purpose, years=years,
-        tariff_yuan=tariff, amount_yuan=tariff * years, status="unpaid",
+        unit_id=unit_id,
+        domain_id=domain_id,
+        purpose=purpose,
+        years=years,
+        tariff_yuan=tariff,
+        amount_yuan=tariff * years,
+        status="unpaid",
     )
     session.add(charge)
     session.flush()

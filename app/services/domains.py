@@ -24,7 +24,9 @@ def add_years(day: date, years: int) -> date:
 def active_domains(session: Session, unit_id: int, suffix: str, today: date) -> list[Domain]:
     """The unit's paid domains with this suffix that have not expired."""
     query = select(Domain).where(
-        Domain.unit_id == unit_id, Domain.suffix == suffix, Domain.status == "active",
+        Domain.unit_id == unit_id,
+        Domain.suffix == suffix,
+        Domain.status == "active",
         Domain.expires_on >= today,
     )
     return list(session.scalars(query.order_by(Domain.id)))
@@ -42,10 +44,14 @@ def verify_owned(session: Session, unit_id: int, names: list[str], today: date) 
     """Ids of the named domains; refuse any that is not the unit's active domain."""
     ids = []
     for name in names:
-        domain = session.scalar(select(Domain).where(
-            Domain.unit_id == unit_id, Domain.name == name, Domain.status == "active",
-            Domain.expires_on >= today,
-        ))
+        domain = session.scalar(
+            select(Domain).where(
+                Domain.unit_id == unit_id,
+                Domain.name == name,
+                Domain.status == "active",
+                Domain.expires_on >= today,
+            )
+        )
         if domain is None:
             raise ServiceRefusal(f"域名 {name} 不是本单位已注册且在有效期内的域名", field="domains")
         ids.append(domain.id)
@@ -55,9 +61,13 @@ def verify_owned(session: Session, unit_id: int, names: list[str], today: date) 
 def reserve(session: Session, unit_id: int, instance_id: int, fields: dict[str, object]) -> int:
     """Hold the requested name for this application; a resubmission updates the same record."""
     name = str(fields["name"])
-    taken = session.scalar(select(Domain.id).where(
-        Domain.name == name, Domain.status.in_(_HELD), Domain.instance_id != instance_id,
-    ))
+    taken = session.scalar(
+        select(Domain.id).where(
+            Domain.name == name,
+            Domain.status.in_(_HELD),
+            Domain.instance_id != instance_id,
+        )
+    )
     if taken is not None:
         raise ServiceRefusal(f"域名 {name} 已被注册或正在申请中", field="domain_name")
     domain = session.scalar(select(Domain).where(Domain.instance_id == instance_id))
@@ -84,9 +94,12 @@ def describe(session: Session, unit_id: int, domain_id: int) -> dict[str, object
     if domain.status != "active":
         raise ServiceRefusal(f"域名 {domain.name} 尚未注册成功，不能续费", field="domain_id")
     return {
-        "id": domain.id, "name": domain.name, "status": domain.status,
+        "id": domain.id,
+        "name": domain.name,
+        "status": domain.status,
         "expires_on": domain.expires_on.isoformat() if domain.expires_on else None,
-        "contact_name": domain.contact_name, "contact_mobile": domain.contact_mobile,
+        "contact_name": domain.contact_name,
+        "contact_mobile": domain.contact_mobile,
         "contact_email": domain.contact_email,
     }
 

@@ -28,9 +28,15 @@ def queue(session: Session, instance_id: int | None, recipients: dict[str, str],
     for channel, address in recipients.items():
         if not address:
             continue
-        session.add(OutboxMessage(
-            channel=channel, recipient=address, subject=subject, body=body, instance_id=instance_id,
-        ))
+        session.add(
+            OutboxMessage(
+                channel=channel,
+                recipient=address,
+                subject=subject,
+                body=body,
+                instance_id=instance_id,
+            )
+        )
         count += 1
     session.flush()
     return count
