@@ -1,6 +1,5 @@
 """Working-day calendar: 民法典 第201条 counting, 调休, and fallbacks beyond chinesecalendar."""
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -11,18 +10,6 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.models.calendar import CalendarDay
 from app.services.calendar import WorkdayResult, add_workdays, is_workday, to_beijing_date
-
-
-# Local stand-ins until tests/conftest.py provides shared `app`/`db_session` fixtures.
-@pytest.fixture
-def app() -> Iterator[Flask]:
-    flask_app = Flask(__name__)
-    flask_app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
-    db.init_app(flask_app)
-    with flask_app.app_context():
-        db.metadata.create_all(db.engine, tables=[CalendarDay.__table__])
-        yield flask_app
-        db.session.remove()
 
 
 @pytest.fixture

@@ -41,8 +41,10 @@ from app.engine.scripting import PlatformScriptEngine
 from app.engine.serializer import StateSerializer
 from app.engine.worklist import Projector, current_stage, ready_user_tasks
 from app.models import MessageSubscription, ProcessInstance, TimerSubscription, Unit, WorkItem
-from app.services import audit
+from app.services import audit, billing
 from app.services.audit import Actor
+from app.services.calendar import to_beijing_date
+from app.services.errors import ServiceRefusal
 from app.taskforms.schemas import FormLibrary
 
 WORKER = Actor(name="system", role="系统")
@@ -147,11 +149,24 @@ class Runner:
         """
         with self._transaction():
             now = self.clock()
-            keys, payload = collect(self.session, now)
+            try:
+                keys, payload = collect(self.session, now)
+            except ServiceRefusal as refusal:
+                raise RefusedError(refusal.message) from refusal
             return [
                 self._deliver(instance_id, message_name, payload, actor, now)
                 for instance_id in self._subscribers(message_name, keys)
             ]
+
+    def confirm_remittance(self, remittance_id: int, actor: Actor) -> list[str]:
+        """CONAC's 认款 of a remittance batch, delivered to every application in the batch."""
+
+        def collect(session: Session, now: datetime) -> tuple[list[str], dict[str, Any]]:
+            charge_ids = billing.confirm_remittance(session, remittance_id, actor.name, now)
+            payload = {"remittance_id": remittance_id, "confirmed_on": to_beijing_date(now).isoformat()}
+            return [str(c) for c in charge_ids], payload
+
+        return self.correlate(billing.REMITTANCE_CONFIRMED, actor, collect)
 
     def retry(self, instance_id: int, actor: Actor) -> ProcessInstance:
         """Replay the action that failed on an instance in error state."""
@@ -168,6 +183,16 @@ class Runner:
             result = self._complete(instance_id, str(action["task_id"]), replay, dict(action["data"]), None)
         self._audit_alone(actor, "retry", instance_id)
         return result
+
+    def application_data(self, instance_id: int) -> dict[str, Any]:
+        """The data of an application as its latest step left it (for display and documents)."""
+        instance = self.session.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise NotFoundError("没有找到该申请")
+        compiled = self.definitions.compiled(instance.definition)
+        workflow = self.serializer.load(instance.state, compiled.spec, compiled.subprocess_specs)
+        latest = workflow.last_task or workflow.task_tree
+        return dict(latest.data)
 
     # ---- steps -----------------------------------------------------------------------
 

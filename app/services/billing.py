@@ -11,6 +11,9 @@ from app.models import Charge, Domain, Remittance, Unit
 from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import office_code_for
 
+# The message diagrams wait for after 编办 collected a fee: CONAC confirmed the remittance.
+REMITTANCE_CONFIRMED = "认款"
+
 
 def create_charge(session: Session, unit_id: int, domain_id: int, years: int, purpose: str, tariff: int) -> int:
     """An unpaid fee of tariff × years for one domain."""

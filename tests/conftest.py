@@ -1,0 +1,207 @@
+"""Fixtures: the app on SQLite and (when reachable) PostgreSQL, a settable clock, units, actors.
+
+Every test that uses `app` runs once per available database. The schema comes from the
+Alembic migrations, as in production; tables are emptied between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, select, text
+
+from app import create_app
+from app.engine import Engine, get_engine
+from app.extensions import db
+from app.models import Charge, OutboxMessage, ProcessInstance, Unit, WorkItem
+from app.services import billing
+from app.services.audit import Actor
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
+PG_DATABASE = "conac_platform_test"
+
+UNIT = Actor("unit-user", "单位")
+BIANBAN = Actor("bianban-user", "编办")
+CONAC = Actor("conac-user", "CONAC")
+
+
+def _postgres_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            pass
+        import psycopg  # noqa: F401
+    except (OSError, ImportError):
+        return False
+    return True
+
+
+BACKENDS = ["sqlite", *(["postgresql"] if _postgres_reachable() else [])]
+
+
+def _fresh_postgres_url() -> str:
+    admin = create_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
+    admin.dispose()
+    return f"{PG_SERVER}/{PG_DATABASE}"
+
+
+class Clock:
+    """The engine's clock; tests move it to fixed Beijing times."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 9, 28, 10, 0, tzinfo=BEIJING).astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, text_value: str) -> datetime:
+        """Set to a Beijing wall-clock time such as '2026-10-09 09:00'."""
+        self.now = datetime.fromisoformat(text_value).replace(tzinfo=BEIJING).astimezone(UTC)
+        return self.now
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    else:
+        url = _fresh_postgres_url()
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    app.config["BACKEND"] = request.param
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(backend_app: Flask) -> Iterator[Flask]:
+    with backend_app.app_context():
+        _empty_tables()
+        engine = get_engine()
+        engine.runner.clock = Clock()
+        engine.deploy_folder("test-setup")
+        yield backend_app
+        db.session.remove()
+
+
+@pytest.fixture
+def engine(app: Flask) -> Engine:
+    return get_engine()
+
+
+@pytest.fixture
+def clock(engine: Engine) -> Clock:
+    return engine.runner.clock  # type: ignore[return-value]
+
+
+@pytest.fixture
+def make_unit(app: Flask) -> Any:
+    counter = iter(range(1, 1000))
+
+    def factory(unit_type: str = "党政机关", region_code: str = "150600", name: str | None = None) -> Unit:
+        number = next(counter)
+        unit = Unit(name=name or f"测试单位{number}", uscc=f"TEST{number:014d}", unit_type=unit_type,
+                    region_code=region_code, level="city")
+        db.session.add(unit)
+        db.session.commit()
+        return unit
+
+    return factory
+
+
+@dataclass
+class Application:
+    """A started procedure seen from the test: its open task, stage and effects."""
+
+    engine: Engine
+    instance_id: int
+
+    @property
+    def instance(self) -> ProcessInstance:
+        db.session.expire_all()
+        return db.session.get(ProcessInstance, self.instance_id)  # type: ignore[return-value]
+
+    @property
+    def stage(self) -> str:
+        return self.instance.stage
+
+    @property
+    def tasks(self) -> list[WorkItem]:
+        return list(db.session.scalars(select(WorkItem).where(WorkItem.instance_id == self.instance_id)))
+
+    def task(self) -> WorkItem:
+        (item,) = self.tasks
+        return item
+
+    def complete(self, actor: Actor, data: dict[str, Any]) -> Application:
+        self.engine.runner.complete(self.task().task_id, actor, data)
+        return self
+
+    def data(self) -> dict[str, Any]:
+        return self.engine.runner.application_data(self.instance_id)
+
+    def outbox(self) -> list[OutboxMessage]:
+        query = select(OutboxMessage).where(OutboxMessage.instance_id == self.instance_id)
+        return list(db.session.scalars(query.order_by(OutboxMessage.id)))
+
+    def charge(self) -> Charge:
+        return db.session.scalars(select(Charge).order_by(Charge.id.desc())).first()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def start(engine: Engine) -> Any:
+    def starter(process_id: str, unit: Unit, data: dict[str, Any] | None = None,
+                actor: Actor = UNIT) -> Application:
+        instance = engine.runner.start(process_id, unit.id, actor, data or {})
+        return Application(engine, instance.id)
+
+    return starter
+
+
+@pytest.fixture
+def remit_and_confirm(engine: Engine) -> Any:
+    """编办 remits the given collected charges; CONAC confirms (认款). Returns the keys moved on."""
+
+    def run(charges: list[Charge], office_code: str = "编办:150600") -> list[str]:
+        remittance = billing.create_remittance(db.session, office_code, [c.id for c in charges], BIANBAN.name)
+        db.session.commit()
+        return engine.runner.confirm_remittance(remittance.id, CONAC)
+
+    return run
+
+
+@pytest.fixture
+def backend(app: Flask) -> str:
+    return str(app.config["BACKEND"])
+
+
+DOMAIN_APPLICATION = {
+    "domain_name": "鄂尔多斯市人民政府.政务", "years": 2, "contact_name": "张经办",
+    "contact_mobile": "13800138000", "contact_email": "zhang@example.cn", "host_mode": "none",
+}
+APPROVE = {"decision": "approve"}
+
+
+def reject(reason: str) -> dict[str, str]:
+    return {"decision": "reject", "reason": reason}
