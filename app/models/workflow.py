@@ -42,7 +42,7 @@ class ProcessInstance(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     failed_action: Mapped[dict[str, object] | None] = mapped_column(JSONData)
     state: Mapped[dict[str, object]] = mapped_column(JSONData)
-    serializer_version: Mapped[str] = mapped_column(String(10))
+    serializer_version: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

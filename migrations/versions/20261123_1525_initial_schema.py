@@ -116,7 +116,7 @@ def upgrade():
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('failed_action', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('state', sa.JSON(none_as_null=True), nullable=False),
-    sa.Column('serializer_version', sa.String(length=10), nullable=False),
+    sa.Column('serializer_version', sa.String(length=20), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_by', sa.String(length=80), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
