@@ -121,8 +121,13 @@ def make_unit(app: Flask) -> Any:
 
     def factory(unit_type: str = "党政机关", region_code: str = "150600", name: str | None = None) -> Unit:
         number = next(counter)
-        unit = Unit(name=name or f"测试单位{number}", uscc=f"TEST{number:014d}", unit_type=unit_type,
-                    region_code=region_code, level="city")
+        unit = Unit(
+            name=name or f"测试单位{number}",
+            uscc=f"TEST{number:014d}",
+            unit_type=unit_type,
+            region_code=region_code,
+            level="city",
+        )
         db.session.add(unit)
         db.session.commit()
         return unit
@@ -166,13 +171,13 @@ class Application:
         return list(db.session.scalars(query.order_by(OutboxMessage.id)))
 
     def charge(self) -> Charge:
-        return db.session.scalars(select(Charge).order_by(Charge.id.desc())).first()  # type: ignore[return-value]
+        """The fee of this application (its latest charge)."""
+        return db.session.get(Charge, self.data()["charge_id"])  # type: ignore[return-value]
 
 
 @pytest.fixture
 def start(engine: Engine) -> Any:
-    def starter(process_id: str, unit: Unit, data: dict[str, Any] | None = None,
-                actor: Actor = UNIT) -> Application:
+    def starter(process_id: str, unit: Unit, data: dict[str, Any] | None = None, actor: Actor = UNIT) -> Application:
         instance = engine.runner.start(process_id, unit.id, actor, data or {})
         return Application(engine, instance.id)
 
@@ -197,8 +202,12 @@ def backend(app: Flask) -> str:
 
 
 DOMAIN_APPLICATION = {
-    "domain_name": "鄂尔多斯市人民政府.政务", "years": 2, "contact_name": "张经办",
-    "contact_mobile": "13800138000", "contact_email": "zhang@example.cn", "host_mode": "none",
+    "domain_name": "鄂尔多斯市人民政府.政务",
+    "years": 2,
+    "contact_name": "张经办",
+    "contact_mobile": "13800138000",
+    "contact_email": "zhang@example.cn",
+    "host_mode": "none",
 }
 APPROVE = {"decision": "approve"}
 

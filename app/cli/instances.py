@@ -40,8 +40,10 @@ def instances() -> None:
 def list_instances(status: str | None, unit_id: int | None) -> None:
     for inst in applications.list_instances(db.session, status, unit_id):
         definition = inst.definition
-        click.echo(f"{inst.business_key}  {definition.name} v{definition.version}  单位#{inst.unit_id}  "
-                   f"{inst.stage}  [{inst.status}]")
+        click.echo(
+            f"{inst.business_key}  {definition.name} v{definition.version}  单位#{inst.unit_id}  "
+            f"{inst.stage}  [{inst.status}]"
+        )
 
 
 @instances.command("start")
@@ -72,8 +74,10 @@ def show_instance(business_key: str) -> None:
     for event in applications.timeline(db.session, inst.id):
         decision = f" {event.decision}" if event.decision else ""
         reason = f" 原因: {event.reason}" if event.reason else ""
-        click.echo(f"  {event.at:%Y-%m-%d %H:%M} {event.role} {event.actor} {event.action} "
-                   f"{event.task_title or ''}{decision}{reason}")
+        click.echo(
+            f"  {event.at:%Y-%m-%d %H:%M} {event.role} {event.actor} {event.action} "
+            f"{event.task_title or ''}{decision}{reason}"
+        )
 
 
 @instances.command("retry")

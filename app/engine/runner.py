@@ -299,11 +299,18 @@ class Runner:
             raise NotFoundError("没有找到该申请")
         return instance
 
-    def _context(self, instance: ProcessInstance, compiled: CompiledDefinition, actor: Actor,
-                 now: datetime) -> ActionContext:
+    def _context(
+        self, instance: ProcessInstance, compiled: CompiledDefinition, actor: Actor, now: datetime
+    ) -> ActionContext:
         return ActionContext(
-            session=self.session, unit_id=instance.unit_id, actor=actor.name, role=actor.role, now=now,
-            settings=self.settings, instance_id=instance.id, procedure=compiled.process_properties,
+            session=self.session,
+            unit_id=instance.unit_id,
+            actor=actor.name,
+            role=actor.role,
+            now=now,
+            settings=self.settings,
+            instance_id=instance.id,
+            procedure=compiled.process_properties,
         )
 
     def _script_engine(self, context: ActionContext) -> PlatformScriptEngine:

@@ -12,8 +12,9 @@ def find_instance(session: Session, business_key: str) -> ProcessInstance | None
     return session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == business_key))
 
 
-def list_instances(session: Session, status: str | None = None, unit_id: int | None = None,
-                   limit: int = 100) -> list[ProcessInstance]:
+def list_instances(
+    session: Session, status: str | None = None, unit_id: int | None = None, limit: int = 100
+) -> list[ProcessInstance]:
     query = select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(limit)
     if status:
         query = query.where(ProcessInstance.status == status)
@@ -22,8 +23,13 @@ def list_instances(session: Session, status: str | None = None, unit_id: int | N
     return list(session.scalars(query))
 
 
-def list_work_items(session: Session, role: str | None = None, office_code: str | None = None,
-                    unit_id: int | None = None, instance_id: int | None = None) -> list[WorkItem]:
+def list_work_items(
+    session: Session,
+    role: str | None = None,
+    office_code: str | None = None,
+    unit_id: int | None = None,
+    instance_id: int | None = None,
+) -> list[WorkItem]:
     query = select(WorkItem).order_by(WorkItem.created_at, WorkItem.id)
     if role:
         query = query.where(WorkItem.role == role)
