@@ -86,7 +86,7 @@ def test_two_reviewers_completing_one_task_at_once_one_wins(
     results = in_threads(
         app,
         [
-            lambda d=d: get_engine().runner.complete(task_id, Actor(f"reviewer{i}", "编办"), d).business_key
+            lambda i=i, d=d: get_engine().runner.complete(task_id, Actor(f"reviewer{i}", "编办"), d).business_key
             for i, d in enumerate(decisions)
         ],
     )

@@ -101,7 +101,7 @@ def test_a_looping_script_marks_only_its_instance_as_error(engine: Engine, make_
     stuck, healthy = start("scripted", make_unit()), start("scripted", make_unit())
     version_before = stuck.instance.version
 
-    with pytest.raises(TaskFailure, match="超过 0.3 秒"):
+    with pytest.raises(TaskFailure, match=r"超过 0\.3 秒"):
         stuck.complete(UNIT, APPROVE)
 
     instance = stuck.instance

@@ -160,6 +160,7 @@ class DefinitionStore:
         self._linter = linter
         self._max_bytes = max_bytes
         self._cache: dict[str, CompiledDefinition] = {}
+        self._sha_by_id: dict[int, str] = {}  # stored versions never change, so this never goes stale
 
     def deploy(
         self, session: Session, data: bytes, file_name: str, deployed_by: str
@@ -208,6 +209,15 @@ class DefinitionStore:
             raise NotFoundError(f"流程 {process_id} 尚未部署")
         return row
 
+    def compiled_by_id(self, session: Session, definition_id: int) -> CompiledDefinition:
+        sha = self._sha_by_id.get(definition_id)
+        if sha is not None and sha in self._cache:
+            return self._cache[sha]
+        row = session.get(WorkflowDefinition, definition_id)
+        if row is None:
+            raise NotFoundError(f"流程版本 {definition_id} 不存在")
+        return self.compiled(row)
+
     def compiled(self, row: WorkflowDefinition) -> CompiledDefinition:
         """The parsed spec of a stored version; parsed once per process and content."""
         cached = self._cache.get(row.sha256)
@@ -215,4 +225,5 @@ class DefinitionStore:
             root = parse_xml_safely(row.xml.encode("utf-8"), max(self._max_bytes, len(row.xml.encode())))
             cached = compile_definition(root, row.file_name, row.sha256)
             self._cache[row.sha256] = cached
+        self._sha_by_id[row.id] = row.sha256
         return cached

@@ -39,7 +39,7 @@ from app.engine.operators import OperatorRegistry
 from app.engine.sandbox import Limits
 from app.engine.scripting import PlatformScriptEngine
 from app.engine.serializer import StateSerializer
-from app.engine.worklist import Projector, current_stage, ready_user_tasks
+from app.engine.worklist import Projector, Snapshot, current_stage
 from app.models import MessageSubscription, ProcessInstance, TimerSubscription, Unit, WorkItem
 from app.services import audit, billing
 from app.services.audit import Actor
@@ -58,6 +58,8 @@ class Loaded:
     compiled: CompiledDefinition
     workflow: BpmnWorkflow
     context: ActionContext
+    waited_before: bool = False  # timer or message rows may exist from the last save
+    ready_before: set[str] | None = None  # task ids of the work items the last save projected
 
 
 class Runner:
@@ -119,13 +121,13 @@ class Runner:
         self, task_id: str, actor: Actor, data: dict[str, Any], expected_version: int | None = None
     ) -> ProcessInstance:
         """Complete an open user task with form data; a second completion is a conflict."""
-        item = self.session.scalar(select(WorkItem).where(WorkItem.task_id == task_id))
-        if item is None:
+        instance_id = self.session.scalar(select(WorkItem.instance_id).where(WorkItem.task_id == task_id))
+        if instance_id is None:
             self.session.rollback()
             raise ConflictError("该任务已办理或已撤销，请刷新后查看最新状态")
         action = {"kind": "complete", "task_id": task_id, "data": data, "actor": actor.name, "role": actor.role}
-        with self._failure_recorded(item.instance_id, action):
-            return self._complete(item.instance_id, task_id, actor, data, expected_version)
+        with self._failure_recorded(instance_id, action):
+            return self._complete(instance_id, task_id, actor, data, expected_version)
 
     def fire_due_timers(self, now: datetime | None = None, limit: int = 50) -> list[str]:
         """Fire every timer due at `now`; returns the business keys that moved on."""
@@ -204,7 +206,7 @@ class Runner:
             if expected_version is not None and loaded.instance.version != expected_version:
                 raise ConflictError("申请已被他人更新，请刷新后重试")
             task = loaded.workflow.get_task_from_id(UUID(task_id))
-            if task is None or task.state != TaskState.READY or task not in ready_user_tasks(loaded.workflow):
+            if task is None or task.state != TaskState.READY or not task.task_spec.manual:
                 raise ConflictError("该任务已由他人办理，请刷新后查看最新状态")
             self._check_role(task.task_spec.lane, actor)
             element = task.task_spec.bpmn_id
@@ -257,8 +259,9 @@ class Runner:
 
     def _save(self, loaded: Loaded) -> None:
         instance, workflow = loaded.instance, loaded.workflow
+        snapshot = Snapshot.of(workflow)
         instance.state = self.serializer.dump(workflow)
-        instance.stage = current_stage(workflow, loaded.compiled, instance.stage)
+        instance.stage = current_stage(workflow, snapshot, loaded.compiled, instance.stage)
         instance.status = "completed" if workflow.completed else "running"
         instance.error, instance.failed_action = None, None
         instance.updated_at = loaded.context.now
@@ -266,8 +269,10 @@ class Runner:
             self.session.flush()
         except StaleDataError as exc:
             raise ConflictError("申请已被他人同时更新，请刷新后重试") from exc
-        engine = workflow.script_engine
-        Projector(self.session).project(instance, workflow, loaded.compiled, loaded.context.now, engine.evaluate)
+        evaluate = workflow.script_engine.evaluate
+        Projector(self.session, loaded.ready_before).project(
+            instance, snapshot, loaded.compiled, loaded.context.now, evaluate, loaded.waited_before
+        )
 
     @staticmethod
     def _run_task(task: Any) -> None:
@@ -283,11 +288,13 @@ class Runner:
 
     def _load(self, instance_id: int, actor: Actor, now: datetime | None = None) -> Loaded:
         instance = self._lock(instance_id)
-        compiled = self.definitions.compiled(instance.definition)
+        compiled = self.definitions.compiled_by_id(self.session, instance.definition_id)
         context = self._context(instance, compiled, actor, now or self.clock())
         workflow = self.serializer.load(instance.state, compiled.spec, compiled.subprocess_specs)
         workflow.script_engine = self._script_engine(context)
-        return Loaded(instance, compiled, workflow, context)
+        before = Snapshot.of(workflow)
+        ready_before = {str(t.id) for t in before.ready}
+        return Loaded(instance, compiled, workflow, context, bool(before.waiting), ready_before)
 
     def _lock(self, instance_id: int) -> ProcessInstance:
         """Row lock on PostgreSQL; on SQLite the version counter catches a concurrent writer."""

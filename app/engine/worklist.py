@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
@@ -11,7 +12,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.engine.definitions import CompiledDefinition
@@ -26,22 +27,31 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
     return workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
-def _waiting(workflow: BpmnWorkflow, kind: type) -> list[Task]:
-    return [
-        t
-        for t in workflow.get_tasks(state=TaskState.WAITING)
-        if isinstance(getattr(t.task_spec, "event_definition", None), kind)
-    ]
+@dataclass(frozen=True)
+class Snapshot:
+    """Where a workflow stands after an action, read in one pass over its tasks."""
+
+    ready: list[Task]  # open user tasks
+    waiting: list[Task]  # timer and message catch events, among other waits
+
+    @classmethod
+    def of(cls, workflow: BpmnWorkflow) -> Snapshot:
+        tasks = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        ready = [t for t in tasks if t.state == TaskState.READY and t.task_spec.manual]
+        return cls(ready=ready, waiting=[t for t in tasks if t.state == TaskState.WAITING])
+
+    def waiting_for(self, kind: type) -> list[Task]:
+        return [t for t in self.waiting if isinstance(getattr(t.task_spec, "event_definition", None), kind)]
 
 
-def current_stage(workflow: BpmnWorkflow, compiled: CompiledDefinition, previous: str) -> str:
+def current_stage(workflow: BpmnWorkflow, snapshot: Snapshot, compiled: CompiledDefinition, previous: str) -> str:
     """The status a unit sees, read from `stage` properties in the diagram."""
     if workflow.completed:
         ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if isinstance(t.task_spec, EndEvent)]
         ends.sort(key=lambda t: t.last_state_change)
         stages = [compiled.element_properties(t.task_spec.bpmn_id).get("stage") for t in ends]
         return next((s for s in reversed(stages) if s), previous)
-    for tasks in (ready_user_tasks(workflow), workflow.get_tasks(state=TaskState.WAITING)):
+    for tasks in (snapshot.ready, snapshot.waiting):
         stages = [compiled.element_properties(t.task_spec.bpmn_id).get("stage") for t in tasks]
         found = list(dict.fromkeys(s for s in stages if s))
         if found:
@@ -57,88 +67,96 @@ def _deadline(now: datetime, workdays: str | None) -> datetime | None:
 
 
 class Projector:
-    """Keeps the work-item, timer and message tables in step with a saved workflow."""
+    """Keeps the work-item, timer and message tables in step with a saved workflow (Core statements)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, ready_before: set[str] | None = None) -> None:
         self.session = session
+        self.ready_before = ready_before  # work items mirror the ready tasks of the last save
+
+    def _existing_task_ids(self, instance: ProcessInstance) -> set[str]:
+        if self.ready_before is not None:
+            return self.ready_before
+        return set(self.session.scalars(select(WorkItem.task_id).where(WorkItem.instance_id == instance.id)))
 
     def project(
         self,
         instance: ProcessInstance,
-        workflow: BpmnWorkflow,
+        snapshot: Snapshot,
         compiled: CompiledDefinition,
         now: datetime,
         evaluate: Any,
+        waited_before: bool,
     ) -> None:
-        unit = self.session.get(Unit, instance.unit_id)
-        assert unit is not None
-        self._work_items(instance, workflow, compiled, unit, now)
-        self._timers(instance, workflow)
-        self._messages(instance, workflow, compiled, evaluate)
+        """Rebuild the read models; `waited_before` says whether timer/message rows may exist."""
+        self._work_items(instance, snapshot, compiled, now)
+        timers = snapshot.waiting_for(TimerEventDefinition)
+        messages = snapshot.waiting_for(MessageEventDefinition)
+        if waited_before:
+            self.session.execute(delete(TimerSubscription).where(TimerSubscription.instance_id == instance.id))
+            self.session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
+        if timers:
+            self.session.execute(insert(TimerSubscription), [_timer_row(instance, t) for t in timers])
+        if messages:
+            rows = [_message_row(instance, t, compiled, evaluate) for t in messages]
+            self.session.execute(insert(MessageSubscription), rows)
 
     def _work_items(
-        self, instance: ProcessInstance, workflow: BpmnWorkflow, compiled: CompiledDefinition, unit: Unit, now: datetime
+        self, instance: ProcessInstance, snapshot: Snapshot, compiled: CompiledDefinition, now: datetime
     ) -> None:
-        ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-        existing = {
-            w.task_id: w for w in self.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id))
-        }
-        for task_id, item in existing.items():
-            if task_id not in ready:
-                self.session.delete(item)
-        for task_id, task in ready.items():
-            if task_id not in existing:
-                self.session.add(self._new_item(instance, task, compiled, unit, now))
+        ready = {str(t.id): t for t in snapshot.ready}
+        existing = self._existing_task_ids(instance)
+        gone = existing - set(ready)
+        if gone:
+            self.session.execute(delete(WorkItem).where(WorkItem.task_id.in_(gone)))
+        new = [task for task_id, task in ready.items() if task_id not in existing]
+        if new:
+            unit = self.session.get(Unit, instance.unit_id)
+            assert unit is not None
+            self.session.execute(insert(WorkItem), [_work_item_row(instance, t, compiled, unit, now) for t in new])
 
-    def _new_item(
-        self, instance: ProcessInstance, task: Task, compiled: CompiledDefinition, unit: Unit, now: datetime
-    ) -> WorkItem:
-        element = task.task_spec.bpmn_id
-        props = compiled.element_properties(element)
-        role = task.task_spec.lane or ""
-        return WorkItem(
-            instance_id=instance.id,
-            task_id=str(task.id),
-            task_name=element,
-            title=compiled.names.get(element, element),
-            role=role,
-            office_code=office_code_for(unit, role),
-            unit_id=unit.id,
-            form=props.get("formJsonSchemaFilename"),
-            stage=props.get("stage", ""),
-            properties=props,
-            created_at=now,
-            due_at=_deadline(now, props.get("dueInWorkdays")),
-        )
 
-    def _timers(self, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
-        self.session.execute(delete(TimerSubscription).where(TimerSubscription.instance_id == instance.id))
-        for task in _waiting(workflow, TimerEventDefinition):
-            when = due_at(task)
-            if when is None:
-                continue
-            self.session.add(
-                TimerSubscription(
-                    instance_id=instance.id,
-                    task_id=str(task.id),
-                    task_name=task.task_spec.bpmn_id,
-                    due_at=when,
-                    estimated=calendar.is_estimated(when.astimezone(BEIJING).date()),
-                )
-            )
+def _work_item_row(
+    instance: ProcessInstance, task: Task, compiled: CompiledDefinition, unit: Unit, now: datetime
+) -> dict[str, Any]:
+    element = task.task_spec.bpmn_id
+    props = compiled.element_properties(element)
+    role = task.task_spec.lane or ""
+    return {
+        "instance_id": instance.id,
+        "task_id": str(task.id),
+        "task_name": element,
+        "title": compiled.names.get(element, element),
+        "role": role,
+        "office_code": office_code_for(unit, role),
+        "unit_id": unit.id,
+        "assignee": None,
+        "form": props.get("formJsonSchemaFilename"),
+        "stage": props.get("stage", ""),
+        "properties": props,
+        "created_at": now,
+        "due_at": _deadline(now, props.get("dueInWorkdays")),
+    }
 
-    def _messages(
-        self, instance: ProcessInstance, workflow: BpmnWorkflow, compiled: CompiledDefinition, evaluate: Any
-    ) -> None:
-        self.session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
-        for task in _waiting(workflow, MessageEventDefinition):
-            key_expression = compiled.element_properties(task.task_spec.bpmn_id).get("correlationKey")
-            key = evaluate(task, key_expression) if key_expression else ""
-            self.session.add(
-                MessageSubscription(
-                    instance_id=instance.id,
-                    task_id=str(task.id),
-                    message_name=task.task_spec.event_definition.name,
-                    correlation_key=str(key),
-                )
-            )
+
+def _timer_row(instance: ProcessInstance, task: Task) -> dict[str, Any]:
+    when = due_at(task)
+    if when is None:  # SpiffWorkflow evaluates the expression as the task starts waiting
+        raise ValueError(f"timer {task.task_spec.bpmn_id} has no due time")
+    return {
+        "instance_id": instance.id,
+        "task_id": str(task.id),
+        "task_name": task.task_spec.bpmn_id,
+        "due_at": when,
+        "estimated": calendar.is_estimated(when.astimezone(BEIJING).date()),
+    }
+
+
+def _message_row(instance: ProcessInstance, task: Task, compiled: CompiledDefinition, evaluate: Any) -> dict[str, Any]:
+    key_expression = compiled.element_properties(task.task_spec.bpmn_id).get("correlationKey")
+    key = evaluate(task, key_expression) if key_expression else ""
+    return {
+        "instance_id": instance.id,
+        "task_id": str(task.id),
+        "message_name": task.task_spec.event_definition.name,
+        "correlation_key": str(key),
+    }
