@@ -31,8 +31,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["workflow_engine"] = build_engine(app)
 
     from app.cli import register_commands
+    from app.web import register_blueprints
 
     register_commands(app)
+    register_blueprints(app)
     return app
 
 

@@ -214,3 +214,8 @@ APPROVE = {"decision": "approve"}
 
 def reject(reason: str) -> dict[str, str]:
     return {"decision": "reject", "reason": reason}
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    return app.test_client()

@@ -134,7 +134,10 @@ def test_every_path_ends_registered_one_working_day_after_renkuan_for_the_paid_y
     application = walk(start("domain_registration", unit), steps)
     charge = charge_of(application)
     assert (charge.purpose, charge.years, charge.amount_yuan, charge.status) == (
-        "register", years, 300 * years, "collected",
+        "register",
+        years,
+        300 * years,
+        "collected",
     )
 
     clock.set("2026-10-09 16:00")  # Friday
@@ -181,14 +184,16 @@ def test_after_bianban_approves_conac_reviews(unit: Any, start: Any) -> None:
     assert (item.task_name, item.role, item.office_code) == ("conac_review", "CONAC", "CONAC")
 
 
-def test_conac_approval_charges_300_yuan_a_year_and_tells_the_contact_to_pay_the_bianban(
-    unit: Any, start: Any
-) -> None:
+def test_conac_approval_charges_300_yuan_a_year_and_tells_the_contact_to_pay_the_bianban(unit: Any, start: Any) -> None:
     application = walk(start("domain_registration", unit), [SUBMIT, BIANBAN_APPROVES, CONAC_APPROVES])
 
     charge = charge_of(application)
     assert (charge.purpose, charge.years, charge.tariff_yuan, charge.amount_yuan, charge.status) == (
-        "register", 2, 300, 600, "unpaid",
+        "register",
+        2,
+        300,
+        600,
+        "unpaid",
     )
     item = application.task()
     assert (item.task_name, item.role, item.office_code) == ("collect_fee", "编办", "编办:150600")
@@ -204,7 +209,12 @@ def test_fee_change_at_collection_recharges_the_new_years_and_keeps_the_invoice(
     application.complete(BIANBAN, {"invoice_no": "FP-2026-0042", "years": 4})
 
     charge = charge_of(application)
-    assert (charge.years, charge.amount_yuan, charge.invoice_no, charge.status) == (4, 1200, "FP-2026-0042", "collected")
+    assert (charge.years, charge.amount_yuan, charge.invoice_no, charge.status) == (
+        4,
+        1200,
+        "FP-2026-0042",
+        "collected",
+    )
     assert application.data()["years"] == 4
 
 
@@ -250,7 +260,9 @@ def test_the_registered_domain_keeps_the_contact_of_the_application(
 
     domain = domain_of(application)
     assert (domain.contact_name, domain.contact_mobile, domain.contact_email) == (
-        "张经办", "13800138000", "zhang@example.cn",
+        "张经办",
+        "13800138000",
+        "zhang@example.cn",
     ), "DIAGRAM BUG: 域名注册.bpmn reserve_domain does not pass contact_name/contact_mobile/contact_email"
 
 
@@ -265,7 +277,10 @@ def test_rejection_by_bianban_returns_to_the_unit_with_the_reason(unit: Any, sta
     assert application.data()["reason"] == "域名应使用单位规范简称"
     (review,) = [e for e in audit(application, "complete") if e.task_name == "bianban_review"]
     assert (review.role, review.actor, review.decision, review.reason) == (
-        "编办", "bianban-user", "reject", "域名应使用单位规范简称",
+        "编办",
+        "bianban-user",
+        "reject",
+        "域名应使用单位规范简称",
     )
 
 
@@ -298,7 +313,11 @@ def test_a_resubmission_with_another_name_goes_back_to_bianban_and_frees_the_old
     walk(application, [(UNIT, renamed, "待审核")])
 
     item = application.task()
-    assert (item.task_name, item.office_code, item.due_at) == ("bianban_review", "编办:150600", at("2026-10-19 23:59:59"))
+    assert (item.task_name, item.office_code, item.due_at) == (
+        "bianban_review",
+        "编办:150600",
+        at("2026-10-19 23:59:59"),
+    )
     assert [d.name for d in db.session.scalars(select(Domain))] == ["鄂尔多斯市政府.政务"]
     other = walk(start("domain_registration", make_unit()), [SUBMIT])
     assert domain_of(other).name == NAME
@@ -325,8 +344,18 @@ def test_a_name_registered_without_an_application_on_the_platform_is_refused_too
     make_unit: Any, unit: Any, start: Any
 ) -> None:
     """E.g. a domain taken over from the old registration system: it has no process instance."""
-    db.session.add(Domain(unit_id=unit.id, name=NAME, ascii_name=to_ascii_domain(NAME), suffix="政务",
-                          status="active", years=1, host_mode="none", expires_on=date(2027, 10, 10)))
+    db.session.add(
+        Domain(
+            unit_id=unit.id,
+            name=NAME,
+            ascii_name=to_ascii_domain(NAME),
+            suffix="政务",
+            status="active",
+            years=1,
+            host_mode="none",
+            expires_on=date(2027, 10, 10),
+        )
+    )
     db.session.commit()
     application = start("domain_registration", make_unit())
 
@@ -436,7 +465,11 @@ def test_one_renkuan_moves_every_application_of_the_batch_on_exactly_once(
         assert application.stage == "注册处理中"
         assert charge_of(application).status == "confirmed"
         (message,) = audit(application, "message")
-        assert (message.role, message.detail["message"], message.detail["confirmed_on"]) == ("CONAC", "认款", "2026-10-09")
+        assert (message.role, message.detail["message"], message.detail["confirmed_on"]) == (
+            "CONAC",
+            "认款",
+            "2026-10-09",
+        )
     assert count(TimerSubscription) == 3
     assert count(MessageSubscription) == 0
 

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Idempotent set-up on a fresh Debian machine: system packages, venv, Python packages,
+# database schema, diagrams and demo data. Safe to run again at any time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(python3-venv)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "==> 安装系统软件包: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "==> 创建虚拟环境 .venv"
+  python3 -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  echo "==> 安装 Python 依赖"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e ".[pg,dev]"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+export FLASK_APP=app
+echo "==> 升级数据库结构"
+.venv/bin/flask db upgrade >/dev/null
+echo "==> 部署流程图"
+.venv/bin/flask deploy

@@ -1,0 +1,263 @@
+"""域名续费 (domain_renewal): how a registered “.政务” / “.公益” name is kept.
+
+1. The unit, or the 编办 of its region on its behalf, picks one of the unit's registered
+   (active) domains and the years (1–10) and submits the renewal; a reserved or another
+   unit's domain is refused and nothing is created.
+2. A fee of 300 元 × years is charged at once and the domain's contact is told to pay the
+   编办 (待缴费). The 编办 collects it against an invoice and may change the years there
+   (消费变更).
+3. The 编办 remits collected fees to CONAC in batches; CONAC's 认款 moves every renewal in
+   the batch on (待认款 → 续费处理中).
+4. One working day after 认款, at 00:00 Beijing time, the expiry date is extended by the paid
+   years from the old expiry date (not from today) and the contact is told (续费成功).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, NamedTuple
+
+import pytest
+from sqlalchemy import func, select
+
+from app.engine.errors import FormValidationError
+from app.extensions import db
+from app.models import AuditEvent, Charge, Domain, ProcessInstance
+from app.services.audit import Actor
+from app.taskforms.formats import to_ascii_domain
+from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application
+
+NAME = "鄂尔多斯市人民政府.政务"
+
+
+def registered(unit: Any, name: str = NAME, expires_on: date = date(2026, 11, 30), status: str = "active") -> Domain:
+    domain = Domain(
+        unit_id=unit.id,
+        name=name,
+        ascii_name=to_ascii_domain(name),
+        suffix="政务",
+        status=status,
+        years=1,
+        host_mode="none",
+        contact_name="张经办",
+        contact_mobile="13800138000",
+        contact_email="zhang@example.cn",
+        registered_on=date(2025, 11, 30) if status == "active" else None,
+        expires_on=expires_on if status == "active" else None,
+    )
+    db.session.add(domain)
+    db.session.commit()
+    return domain
+
+
+def collect_fee(years: int) -> dict[str, Any]:
+    return {"invoice_no": "FP20261009", "years": years}
+
+
+def charge_of(renewal: Application) -> Charge:
+    return db.session.get(Charge, renewal.data()["charge_id"])  # type: ignore[return-value]
+
+
+def expiry(domain_id: int) -> date | None:
+    db.session.expire_all()
+    return db.session.get(Domain, domain_id).expires_on  # type: ignore[union-attr]
+
+
+def count(model: type) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))  # type: ignore[return-value]
+
+
+def form_errors(action: Any) -> dict[str, str]:
+    """The field → message map of the FormValidationError the action raises ({} if it raises none)."""
+    try:
+        action()
+    except FormValidationError as refused:
+        return refused.errors
+    return {}
+
+
+@pytest.fixture
+def unit(make_unit: Any) -> Any:
+    return make_unit()
+
+
+# ---- the whole procedure, as data ----
+
+
+class Case(NamedTuple):
+    starter: Actor  # who submits the renewal
+    years: int  # years applied for
+    paid_years: int  # years 编办 collects for (消费变更 when different)
+    old_expiry: date
+    new_expiry: date
+
+
+RENEWALS = [
+    pytest.param(Case(UNIT, 1, 1, date(2026, 11, 30), date(2027, 11, 30)), id="unit-renews-one-year"),
+    pytest.param(Case(BIANBAN, 2, 2, date(2026, 11, 30), date(2028, 11, 30)), id="bianban-renews-for-the-unit"),
+    pytest.param(Case(UNIT, 1, 3, date(2026, 11, 30), date(2029, 11, 30)), id="fee-change-to-three-years"),
+    pytest.param(Case(UNIT, 1, 1, date(2026, 9, 30), date(2027, 9, 30)), id="expired-counts-from-old-expiry"),
+    pytest.param(Case(UNIT, 1, 1, date(2028, 2, 29), date(2029, 2, 28)), id="leap-day-expiry"),
+]
+
+
+@pytest.mark.parametrize("case", RENEWALS)
+def test_every_renewal_extends_the_old_expiry_by_the_paid_years_one_working_day_after_renkuan(
+    case: Case, unit: Any, start: Any, clock: Any, engine: Any, remit_and_confirm: Any
+) -> None:
+    domain_id = registered(unit, expires_on=case.old_expiry).id
+    clock.set("2026-10-08 10:00")
+    renewal = start("domain_renewal", unit, {"domain_id": domain_id, "years": case.years}, actor=case.starter)
+    assert renewal.stage == "待缴费"
+
+    renewal.complete(BIANBAN, collect_fee(case.paid_years))
+    assert renewal.stage == "待认款"
+    assert (charge_of(renewal).purpose, charge_of(renewal).amount_yuan) == ("renew", 300 * case.paid_years)
+
+    clock.set("2026-10-09 16:00")  # Friday
+    remit_and_confirm([charge_of(renewal)])
+    assert renewal.stage == "续费处理中"
+    assert engine.runner.fire_due_timers(clock.set("2026-10-09 23:59")) == []
+    assert expiry(domain_id) == case.old_expiry
+    engine.runner.fire_due_timers(clock.set("2026-10-10 00:00"))  # 调休 Saturday, a working day
+
+    assert (renewal.stage, renewal.instance.status) == ("续费成功", "completed")
+    assert expiry(domain_id) == case.new_expiry
+
+
+# ---- step by step ----
+
+
+def test_the_unit_submits_the_renewal_and_the_regional_bianban_collects_the_fee(unit: Any, start: Any) -> None:
+    domain = registered(unit)
+
+    renewal = start("domain_renewal", unit, {"domain_id": domain.id, "years": 2})
+
+    item = renewal.task()
+    assert (item.task_name, item.role, item.office_code) == ("collect_fee", "编办", "编办:150600")
+    charge = charge_of(renewal)
+    assert (charge.domain_id, charge.years, charge.tariff_yuan, charge.amount_yuan, charge.status) == (
+        domain.id,
+        2,
+        300,
+        600,
+        "unpaid",
+    )
+    assert renewal.instance.business_key.startswith("XF2026")
+
+
+def test_the_contact_of_the_domain_is_told_to_pay_with_the_current_expiry(unit: Any, start: Any) -> None:
+    domain_id = registered(unit).id
+
+    renewal = start("domain_renewal", unit, {"domain_id": domain_id, "years": 2})
+
+    messages = renewal.outbox()
+    assert [(m.channel, m.recipient) for m in messages] == [("sms", "13800138000"), ("email", "zhang@example.cn")]
+    assert messages[0].subject == "域名续费申请已提交，请缴纳续费"
+    assert "当前到期日 2026-11-30" in messages[0].body
+    assert "续费年限 2 年" in messages[0].body
+
+
+def test_bianban_may_start_the_renewal_on_behalf_of_the_unit(unit: Any, start: Any) -> None:
+    domain_id = registered(unit).id
+
+    renewal = start("domain_renewal", unit, {"domain_id": domain_id, "years": 1}, actor=BIANBAN)
+
+    assert (renewal.instance.unit_id, renewal.instance.created_by) == (unit.id, "bianban-user")
+    (started,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "start"))
+    assert (started.instance_id, started.role) == (renewal.instance_id, "编办")
+
+
+def test_success_tells_the_contact_the_new_expiry(
+    unit: Any, start: Any, clock: Any, engine: Any, remit_and_confirm: Any
+) -> None:
+    renewal = start("domain_renewal", unit, {"domain_id": registered(unit).id, "years": 2})
+    renewal.complete(BIANBAN, collect_fee(2))
+    clock.set("2026-10-09 16:00")
+    remit_and_confirm([charge_of(renewal)])
+    engine.runner.fire_due_timers(clock.set("2026-10-10 00:00"))
+
+    notice = renewal.outbox()[-1]
+    assert (notice.recipient, notice.subject) == ("zhang@example.cn", "域名续费成功")
+    assert "已缴费 600 元，有效期延至 2028-11-30" in notice.body
+
+
+def test_two_renewals_in_one_remittance_batch_both_succeed(
+    unit: Any, start: Any, clock: Any, engine: Any, remit_and_confirm: Any
+) -> None:
+    first = registered(unit, "鄂尔多斯市人民政府.政务", date(2026, 11, 30)).id
+    second = registered(unit, "鄂尔多斯市政府.政务", date(2027, 3, 15)).id
+    renewals = [start("domain_renewal", unit, {"domain_id": d, "years": 1}) for d in (first, second)]
+    for renewal in renewals:
+        renewal.complete(BIANBAN, collect_fee(1))
+
+    clock.set("2026-10-09 16:00")
+    moved = remit_and_confirm([charge_of(r) for r in renewals])
+    engine.runner.fire_due_timers(clock.set("2026-10-10 00:00"))
+
+    assert sorted(moved) == sorted(r.instance.business_key for r in renewals)
+    assert [r.stage for r in renewals] == ["续费成功", "续费成功"]
+    assert (expiry(first), expiry(second)) == (date(2027, 11, 30), date(2028, 3, 15))
+
+
+# ---- refusals: nothing is created ----
+
+INVALID_STARTS = [
+    pytest.param({"domain_id": 1, "years": 0}, {"years": "续费年限不能小于 1"}, id="years-0"),
+    pytest.param({"domain_id": 1, "years": 11}, {"years": "续费年限不能大于 10"}, id="years-11"),
+    pytest.param({"years": 1}, {"domain_id": "请填写续费域名"}, id="no-domain"),
+    pytest.param({"domain_id": "1", "years": 1}, {"domain_id": "续费域名填写的类型不正确"}, id="domain-id-as-text"),
+]
+
+
+@pytest.mark.parametrize(("data", "errors"), INVALID_STARTS)
+def test_start_data_is_validated_in_chinese_and_nothing_is_created(
+    data: dict[str, Any], errors: dict[str, str], unit: Any, start: Any
+) -> None:
+    registered(unit)
+
+    assert form_errors(lambda: start("domain_renewal", unit, data)) == errors
+    assert (count(ProcessInstance), count(Charge)) == (0, 0)
+
+
+def test_a_domain_of_another_unit_cannot_be_renewed(make_unit: Any, unit: Any, start: Any) -> None:
+    others = registered(make_unit()).id
+
+    errors = form_errors(lambda: start("domain_renewal", unit, {"domain_id": others, "years": 1}))
+
+    assert errors == {"domain_id": "没有找到本单位的这个域名"}
+    assert (count(ProcessInstance), count(Charge)) == (0, 0)
+    assert expiry(others) == date(2026, 11, 30)
+
+
+def test_a_domain_still_under_registration_cannot_be_renewed(unit: Any, start: Any) -> None:
+    reserved = registered(unit, status="reserved").id
+
+    errors = form_errors(lambda: start("domain_renewal", unit, {"domain_id": reserved, "years": 1}, actor=BIANBAN))
+
+    assert errors == {"domain_id": f"域名 {NAME} 尚未注册成功，不能续费"}
+    assert (count(ProcessInstance), count(Charge)) == (0, 0)
+
+
+# ---- a domain registered through 域名注册, then renewed ----
+
+
+def test_renewing_a_domain_registered_on_the_platform_notifies_the_contact_of_its_application(
+    unit: Any, start: Any, clock: Any, engine: Any, remit_and_confirm: Any
+) -> None:
+    registration = start("domain_registration", unit)
+    for actor, data in [(UNIT, DOMAIN_APPLICATION), (BIANBAN, APPROVE), (CONAC, APPROVE), (BIANBAN, collect_fee(1))]:
+        registration.complete(actor, data)
+    clock.set("2026-10-09 16:00")
+    remit_and_confirm([charge_of(registration)])
+    engine.runner.fire_due_timers(clock.set("2026-10-10 00:00"))
+    domain_id = registration.data()["domain_id"]
+    assert (registration.stage, expiry(domain_id)) == ("注册成功", date(2027, 10, 10))
+
+    renewal = start("domain_renewal", unit, {"domain_id": domain_id, "years": 1})
+
+    assert renewal.stage == "待缴费"
+    assert [(m.channel, m.recipient) for m in renewal.outbox()] == [
+        ("sms", "13800138000"),
+        ("email", "zhang@example.cn"),
+    ], "DIAGRAM BUG: 域名注册.bpmn reserve_domain does not pass the contact, so the domain has none to notify"
