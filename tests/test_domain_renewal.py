@@ -25,26 +25,18 @@ from app.extensions import db
 from app.models import AuditEvent, Charge, Domain, ProcessInstance
 from app.services.audit import Actor
 from app.taskforms.formats import to_ascii_domain
-from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application
+from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT
 
 NAME = "鄂尔多斯市人民政府.政务"
 
 
 def registered(unit: Any, name: str = NAME, expires_on: date = date(2026, 11, 30), status: str = "active") -> Domain:
-    domain = Domain(
-        unit_id=unit.id,
-        name=name,
-        ascii_name=to_ascii_domain(name),
-        suffix="政务",
-        status=status,
-        years=1,
-        host_mode="none",
-        contact_name="张经办",
-        contact_mobile="13800138000",
-        contact_email="zhang@example.cn",
-        registered_on=date(2025, 11, 30) if status == "active" else None,
-        expires_on=expires_on if status == "active" else None,
-    )
+    """A domain row as 域名注册 leaves it (or, with status="reserved", while it is still being applied for)."""
+    active = status == "active"
+    domain = Domain(unit_id=unit.id, name=name, ascii_name=to_ascii_domain(name), suffix="政务", status=status)
+    domain.years, domain.host_mode = 1, "none"
+    domain.contact_name, domain.contact_mobile, domain.contact_email = "张经办", "13800138000", "zhang@example.cn"
+    domain.registered_on, domain.expires_on = (date(2025, 11, 30), expires_on) if active else (None, None)
     db.session.add(domain)
     db.session.commit()
     return domain
@@ -52,10 +44,6 @@ def registered(unit: Any, name: str = NAME, expires_on: date = date(2026, 11, 30
 
 def collect_fee(years: int) -> dict[str, Any]:
     return {"invoice_no": "FP20261009", "years": years}
-
-
-def charge_of(renewal: Application) -> Charge:
-    return db.session.get(Charge, renewal.data()["charge_id"])  # type: ignore[return-value]
 
 
 def expiry(domain_id: int) -> date | None:
@@ -112,10 +100,10 @@ def test_every_renewal_extends_the_old_expiry_by_the_paid_years_one_working_day_
 
     renewal.complete(BIANBAN, collect_fee(case.paid_years))
     assert renewal.stage == "待认款"
-    assert (charge_of(renewal).purpose, charge_of(renewal).amount_yuan) == ("renew", 300 * case.paid_years)
+    assert (renewal.charge().purpose, renewal.charge().amount_yuan) == ("renew", 300 * case.paid_years)
 
     clock.set("2026-10-09 16:00")  # Friday
-    remit_and_confirm([charge_of(renewal)])
+    remit_and_confirm([renewal.charge()])
     assert renewal.stage == "续费处理中"
     assert engine.runner.fire_due_timers(clock.set("2026-10-09 23:59")) == []
     assert expiry(domain_id) == case.old_expiry
@@ -135,14 +123,9 @@ def test_the_unit_submits_the_renewal_and_the_regional_bianban_collects_the_fee(
 
     item = renewal.task()
     assert (item.task_name, item.role, item.office_code) == ("collect_fee", "编办", "编办:150600")
-    charge = charge_of(renewal)
-    assert (charge.domain_id, charge.years, charge.tariff_yuan, charge.amount_yuan, charge.status) == (
-        domain.id,
-        2,
-        300,
-        600,
-        "unpaid",
-    )
+    charge = renewal.charge()
+    assert (charge.domain_id, charge.purpose, charge.status) == (domain.id, "renew", "unpaid")
+    assert (charge.years, charge.tariff_yuan, charge.amount_yuan) == (2, 300, 600)
     assert renewal.instance.business_key.startswith("XF2026")
 
 
@@ -174,7 +157,7 @@ def test_success_tells_the_contact_the_new_expiry(
     renewal = start("domain_renewal", unit, {"domain_id": registered(unit).id, "years": 2})
     renewal.complete(BIANBAN, collect_fee(2))
     clock.set("2026-10-09 16:00")
-    remit_and_confirm([charge_of(renewal)])
+    remit_and_confirm([renewal.charge()])
     engine.runner.fire_due_timers(clock.set("2026-10-10 00:00"))
 
     notice = renewal.outbox()[-1]
@@ -192,7 +175,7 @@ def test_two_renewals_in_one_remittance_batch_both_succeed(
         renewal.complete(BIANBAN, collect_fee(1))
 
     clock.set("2026-10-09 16:00")
-    moved = remit_and_confirm([charge_of(r) for r in renewals])
+    moved = remit_and_confirm([r.charge() for r in renewals])
     engine.runner.fire_due_timers(clock.set("2026-10-10 00:00"))
 
     assert sorted(moved) == sorted(r.instance.business_key for r in renewals)
@@ -249,7 +232,7 @@ def test_renewing_a_domain_registered_on_the_platform_notifies_the_contact_of_it
     for actor, data in [(UNIT, DOMAIN_APPLICATION), (BIANBAN, APPROVE), (CONAC, APPROVE), (BIANBAN, collect_fee(1))]:
         registration.complete(actor, data)
     clock.set("2026-10-09 16:00")
-    remit_and_confirm([charge_of(registration)])
+    remit_and_confirm([registration.charge()])
     engine.runner.fire_due_timers(clock.set("2026-10-10 00:00"))
     domain_id = registration.data()["domain_id"]
     assert (registration.stage, expiry(domain_id)) == ("注册成功", date(2027, 10, 10))

@@ -65,7 +65,7 @@ def reserve(session: Session, unit_id: int, instance_id: int, fields: dict[str, 
         select(Domain.id).where(
             Domain.name == name,
             Domain.status.in_(_HELD),
-            Domain.instance_id != instance_id,
+            Domain.instance_id.is_distinct_from(instance_id),  # rows without an application count too
         )
     )
     if taken is not None:
