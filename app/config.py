@@ -27,6 +27,18 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "DOMAIN_TARIFF_YUAN": int(env("DOMAIN_TARIFF_YUAN", "300")),
         # Largest diagram file accepted by deploy, in bytes.
         "MAX_DIAGRAM_BYTES": int(env("MAX_DIAGRAM_BYTES", str(2 * 1024 * 1024))),
+        # Session cookies: HttpOnly always, Secure unless explicitly running on plain HTTP (local demo).
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "false").lower() == "true",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        # Idle timeout of a login session, in seconds (等保: at most 30 minutes).
+        "PERMANENT_SESSION_LIFETIME": int(env("SESSION_IDLE_SECONDS", "1800")),
+        # Interface language; zh_CN first, an English catalogue follows.
+        "BABEL_DEFAULT_LOCALE": env("BABEL_DEFAULT_LOCALE", "zh_CN"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        # Page size of lists.
+        "PAGE_SIZE": int(env("PAGE_SIZE", "20")),
         # Per-script limits of the restricted environment.
         "SCRIPT_TIMEOUT_SECONDS": float(env("SCRIPT_TIMEOUT_SECONDS", "2")),
         "SCRIPT_MAX_MEMORY_MB": int(env("SCRIPT_MAX_MEMORY_MB", "64")),

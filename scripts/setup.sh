@@ -31,5 +31,7 @@ fi
 export FLASK_APP=app
 echo "==> 升级数据库结构"
 .venv/bin/flask db upgrade >/dev/null
+echo "==> 载入行政区划"
+.venv/bin/flask regions load
 echo "==> 部署流程图"
 .venv/bin/flask deploy

@@ -250,9 +250,7 @@ def test_the_first_review_goes_to_the_bianban_of_the_units_region_due_in_5_workd
     assert item.due_at == at("2026-10-10 23:59:59")
 
 
-def test_a_rejection_shows_its_reason_to_the_unit_and_is_audited(
-    institution: Unit, start: Any, clock: Clock
-) -> None:
+def test_a_rejection_shows_its_reason_to_the_unit_and_is_audited(institution: Unit, start: Any, clock: Clock) -> None:
     clock.set("2026-09-28 10:00")
     reason = "机构职能/业务范围与登记文件不一致"
 
@@ -262,7 +260,9 @@ def test_a_rejection_shows_its_reason_to_the_unit_and_is_audited(
     assert application.task().task_name == "revise_application"
     assert application.task().role == "单位"
     event = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.instance_id == application.instance_id, AuditEvent.task_name == "first_review")
+        select(AuditEvent).where(
+            AuditEvent.instance_id == application.instance_id, AuditEvent.task_name == "first_review"
+        )
     ).one()
     assert (event.role, event.decision, event.reason) == ("编办", "reject", reason)
     assert f"不通过原因：{reason}。" in application.outbox()[-1].body
@@ -291,7 +291,9 @@ def test_conac_approval_issues_the_blue_badge_at_once_without_any_paper_step(
     assert f"网站标识代码已生成：{certificate.code}" in notice.body
     assert "截止日期：2026-10-10" in notice.body
     tasks = db.session.scalars(
-        select(AuditEvent.task_name).where(AuditEvent.instance_id == application.instance_id, AuditEvent.action == "complete")
+        select(AuditEvent.task_name).where(
+            AuditEvent.instance_id == application.instance_id, AuditEvent.action == "complete"
+        )
     ).all()
     assert tasks == ["fill_application", "first_review", "second_review"]
 

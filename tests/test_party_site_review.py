@@ -148,7 +148,7 @@ PATHS = {
     ),
     "编办 rejects, unit resubmits": Path(
         [
-            SUBMIT,
+            Step(UNIT, site_form(site_name="鄂尔多斯政府网"), "初审中"),
             Step(BIANBAN, reject("网站名称须与单位名称一致"), "审核不通过"),
             Step(UNIT, site_form(site_name=ORGAN), "初审中"),
             FIRST_OK,
@@ -173,7 +173,7 @@ PATHS = {
         ["red"],
         [SUBJECT_SECOND_REJECT, SUBJECT_PAPER, SUBJECT_BADGE],
     ),
-    "rejected twice at both levels": Path(
+    "rejected by 编办, then by CONAC": Path(
         [
             SUBMIT,
             Step(BIANBAN, reject("联系人手机号码有误"), "审核不通过"),
@@ -326,9 +326,7 @@ def test_only_the_lanes_role_may_decide_a_review(organ: Unit, start: Any, clock:
     assert application.stage == "初审中"
 
 
-def test_a_bianban_rejection_shows_its_reason_to_the_unit_and_is_audited(
-    organ: Unit, start: Any, clock: Clock
-) -> None:
+def test_a_bianban_rejection_shows_its_reason_to_the_unit_and_is_audited(organ: Unit, start: Any, clock: Clock) -> None:
     clock.set("2026-09-28 10:00")
     reason = "网站名称须与单位名称一致"
 
@@ -344,7 +342,9 @@ def test_a_bianban_rejection_shows_its_reason_to_the_unit_and_is_audited(
         "审核不通过",
     )
     event = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.instance_id == application.instance_id, AuditEvent.task_name == "first_review")
+        select(AuditEvent).where(
+            AuditEvent.instance_id == application.instance_id, AuditEvent.task_name == "first_review"
+        )
     ).one()
     assert (event.actor, event.role, event.action, event.decision, event.reason) == (
         BIANBAN.name,
@@ -426,23 +426,24 @@ def test_after_both_reviews_the_unit_is_asked_for_sealed_paper_materials_in_trip
         assert text in sms.body
 
 
-def test_the_paper_confirmation_is_the_same_bianbans_due_in_10_workdays(
-    organ: Unit, start: Any, clock: Clock
-) -> None:
+def test_the_paper_confirmation_is_the_same_bianbans_due_in_10_workdays(organ: Unit, start: Any, clock: Clock) -> None:
     clock.set("2026-09-28 10:00")
 
     application = walk(start(PROCESS, organ), TO_PAPER)
 
     item = application.task()
-    assert (item.task_name, item.title, item.role, item.office_code) == ("confirm_paper", "确认纸质材料", "编办", "编办:150600")
+    assert (item.task_name, item.title, item.role, item.office_code) == (
+        "confirm_paper",
+        "确认纸质材料",
+        "编办",
+        "编办:150600",
+    )
     assert item.form == "paper-confirmation.schema.json"
     assert item.due_at == at("2026-10-16 23:59:59")
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
 
 
-def test_confirmed_paper_issues_a_red_badge_to_hang_within_5_workdays(
-    organ: Unit, start: Any, clock: Clock
-) -> None:
+def test_confirmed_paper_issues_a_red_badge_to_hang_within_5_workdays(organ: Unit, start: Any, clock: Clock) -> None:
     clock.set("2026-09-28 10:00")
 
     application = walk(start(PROCESS, organ), [*TO_PAPER, PAPER_CONFIRMED])
@@ -468,7 +469,9 @@ def test_confirmed_paper_issues_a_red_badge_to_hang_within_5_workdays(
     assert f"网站标识代码已生成：{certificate.code}" in notice.body
     assert "5个工作日内（截止日期：2026-10-10）" in notice.body
     paper = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.instance_id == application.instance_id, AuditEvent.task_name == "confirm_paper")
+        select(AuditEvent).where(
+            AuditEvent.instance_id == application.instance_id, AuditEvent.task_name == "confirm_paper"
+        )
     ).one()
     assert (paper.actor, paper.role, paper.decision) == (BIANBAN.name, "编办", "ok")
 
@@ -555,7 +558,10 @@ def test_a_paper_problem_ends_the_application_without_a_badge_and_the_unit_may_a
             id="an English domain as Chinese domain",
         ),
         pytest.param(
-            {"english_domain": "http://ordos.gov.cn"}, "english_domain", "英文域名格式不正确", id="URL as English domain"
+            {"english_domain": "http://ordos.gov.cn"},
+            "english_domain",
+            "英文域名格式不正确",
+            id="URL as English domain",
         ),
         pytest.param({"contact_mobile": "1380013800"}, "contact_mobile", "请输入11位手机号码", id="short mobile"),
         pytest.param(
@@ -583,10 +589,15 @@ def test_application_form_errors_name_the_field_in_chinese_and_nothing_is_saved(
 @pytest.mark.parametrize(
     ("task_steps", "data", "field", "message"),
     [
-        pytest.param([SUBMIT], {"decision": "reject"}, "reason", "请填写审核意见（不通过原因）", id="初审 without reason"),
         pytest.param(
-            [SUBMIT, FIRST_OK], {"decision": "reject", "reason": "<a>"}, "reason",
-            "审核意见（不通过原因）格式不正确（不能包含 < > 等字符）", id="复审 reason with HTML",
+            [SUBMIT], {"decision": "reject"}, "reason", "请填写审核意见（不通过原因）", id="初审 without reason"
+        ),
+        pytest.param(
+            [SUBMIT, FIRST_OK],
+            {"decision": "reject", "reason": "<a>"},
+            "reason",
+            "审核意见（不通过原因）格式不正确（不能包含 < > 等字符）",
+            id="复审 reason with HTML",
         ),
         pytest.param(TO_PAPER, {"decision": "problem"}, "reason", "请填写问题说明", id="paper problem without reason"),
     ],
@@ -652,7 +663,6 @@ def test_a_resubmission_rechecks_the_bound_domains(organ: Unit, start: Any, cloc
     assert invalid.value.errors == {"domains": f"域名 {DOMAIN} 不是本单位已注册且在有效期内的域名"}
     assert application.stage == "审核不通过"
     assert application.task().task_name == "revise_application"
-
 
 
 def test_a_resubmission_replaces_the_application_so_a_field_left_out_is_gone(

@@ -1,4 +1,4 @@
-"""`flask demo`: seed demo offices and units and print how to act as each role."""
+"""`flask demo`, `flask regions load`, `flask users create`: data a fresh installation needs."""
 
 from __future__ import annotations
 
@@ -6,20 +6,58 @@ import click
 from flask import Flask
 
 from app.extensions import db
+from app.models.account import ALL_ROLES
+from app.services import accounts, regions
 from app.services import demo as demo_service
+from app.services.errors import ServiceRefusal
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(demo)
+    app.cli.add_command(regions_group)
+    app.cli.add_command(users)
 
 
 @click.command()
 def demo() -> None:
-    """Create demo data (idempotent) and print the demo actors."""
-    units = demo_service.seed(db.session)
+    """Create demo offices, units and accounts (idempotent) and print them."""
+    created = demo_service.seed(db.session)
     db.session.commit()
-    click.echo("演示数据已就绪。演示角色（命令行以 --as 名称 --role 角色 办理）：")
-    for unit in units:
-        click.echo(f"  单位   --as unit{unit.id} --role 单位     {unit.name}（{unit.unit_type}，单位编号 {unit.id}）")
-    click.echo("  编办   --as bianban --role 编办     鄂尔多斯市委编办（编办:150600）")
-    click.echo("  CONAC  --as conac --role CONAC     政务和公益机构域名注册管理中心")
+    click.echo(f"演示账号（密码均为 {demo_service.DEMO_PASSWORD}）：")
+    for user in created:
+        where = user.unit.name if user.unit else (user.office.name if user.office else "")
+        click.echo(f"  {user.username:<10} {user.role:<6} {where}")
+
+
+@click.group("regions")
+def regions_group() -> None:
+    """GB/T 2260 administrative divisions."""
+
+
+@regions_group.command("load")
+def load_regions() -> None:
+    """Load the shipped GB/T 2260 table (replaces the current one)."""
+    count = regions.load(db.session)
+    db.session.commit()
+    click.echo(f"已载入 {count} 个行政区划")
+
+
+@click.group()
+def users() -> None:
+    """Staff accounts (units register themselves)."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ALL_ROLES), required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--office", "office_code", help="编办:区划代码 或 CONAC")
+@click.password_option()
+def create_user(username: str, role: str, display_name: str, office_code: str | None, password: str) -> None:
+    try:
+        accounts.create_staff(db.session, username, password, role, display_name, office_code)
+        db.session.commit()
+    except ServiceRefusal as refusal:
+        db.session.rollback()
+        raise click.ClickException(refusal.message) from refusal
+    click.echo(f"已创建账号 {username}（{role}）")

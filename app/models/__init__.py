@@ -1,12 +1,15 @@
 """SQLAlchemy models, one module per subject."""
 
+from app.models.account import User
 from app.models.audit import AuditEvent
 from app.models.badge import Certificate
 from app.models.billing import Charge, Remittance
 from app.models.calendar import CalendarDay
 from app.models.domain import Domain
+from app.models.draft import Draft
 from app.models.org import Contact, Office, Unit
 from app.models.outbox import OutboxMessage
+from app.models.region import Region
 from app.models.workflow import (
     BusinessKeySequence,
     MessageSubscription,
@@ -24,13 +27,16 @@ __all__ = [
     "Charge",
     "Contact",
     "Domain",
+    "Draft",
     "MessageSubscription",
     "Office",
     "OutboxMessage",
     "ProcessInstance",
+    "Region",
     "Remittance",
     "TimerSubscription",
     "Unit",
+    "User",
     "WorkItem",
     "WorkflowDefinition",
 ]

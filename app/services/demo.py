@@ -5,10 +5,24 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Contact, Office, Unit
+from app.models import Contact, Office, Unit, User
+from app.models.account import ADMIN_ROLE, BIANBAN_ROLE, CONAC_ROLE, POLICY_ROLE, UNIT_ROLE
+from app.services.accounts import hash_password
+
+DEMO_PASSWORD = "demo2026pw"
+# (username, role, display name, office code or unit index)
+DEMO_STAFF = (
+    ("bianban", BIANBAN_ROLE, "鄂尔多斯市委编办 审核员", "编办:150600"),
+    ("bianban2", BIANBAN_ROLE, "鄂尔多斯市委编办 审核员二", "编办:150600"),
+    ("dongsheng", BIANBAN_ROLE, "东胜区委编办 审核员", "编办:150602"),
+    ("conac", CONAC_ROLE, "CONAC 复审员", "CONAC"),
+    ("policy", POLICY_ROLE, "政策制定人员", None),
+    ("admin", ADMIN_ROLE, "系统管理员", None),
+)
 
 DEMO_OFFICES = (
     {"code": "编办:150600", "name": "鄂尔多斯市委编办", "kind": "编办", "region_code": "150600", "level": "city"},
+    {"code": "编办:150602", "name": "东胜区委编办", "kind": "编办", "region_code": "150602", "level": "county"},
     {
         "code": "CONAC",
         "name": "政务和公益机构域名注册管理中心",
@@ -45,8 +59,38 @@ DEMO_UNITS = (
 )
 
 
-def seed(session: Session) -> list[Unit]:
-    """Create the demo offices and units unless they exist; returns the units."""
+def seed(session: Session) -> list[User]:
+    """Create demo offices, units and one account per role unless they exist; returns the accounts."""
+    units = _seed_units(session)
+    accounts = [_unit_account(session, f"unit{number}", unit) for number, unit in enumerate(units, start=1)]
+    for username, role, display_name, office_code in DEMO_STAFF:
+        accounts.append(_staff_account(session, username, role, display_name, office_code))
+    session.flush()
+    return accounts
+
+
+def _unit_account(session: Session, username: str, unit: Unit) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, display_name=unit.name, password_hash=hash_password(DEMO_PASSWORD),
+                    role=UNIT_ROLE, unit=unit)
+        session.add(user)
+    return user
+
+
+def _staff_account(session: Session, username: str, role: str, display_name: str, office_code: str | None) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    office = session.scalar(select(Office).where(Office.code == office_code)) if office_code else None
+    if user is not None and user.office is None:
+        user.office = office
+    if user is None:
+        user = User(username=username, display_name=display_name, password_hash=hash_password(DEMO_PASSWORD),
+                    role=role, office=office)
+        session.add(user)
+    return user
+
+
+def _seed_units(session: Session) -> list[Unit]:
     for office in DEMO_OFFICES:
         if session.scalar(select(Office).where(Office.code == office["code"])) is None:
             session.add(Office(**office))

@@ -1,0 +1,45 @@
+"""Accounts: unit users, reviewers (编办 / CONAC), policy staff and administrators."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models._types import UTCDateTime, utcnow
+from app.models.org import Office, Unit
+
+# Roles: the lane names of the diagrams for those who act in procedures, plus staff roles.
+UNIT_ROLE, BIANBAN_ROLE, CONAC_ROLE = "单位", "编办", "CONAC"
+POLICY_ROLE, ADMIN_ROLE = "政策", "管理员"
+REVIEWER_ROLES = (BIANBAN_ROLE, CONAC_ROLE, "电子政务中心")
+ALL_ROLES = (UNIT_ROLE, *REVIEWER_ROLES, POLICY_ROLE, ADMIN_ROLE)
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(60))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    unit: Mapped[Unit | None] = relationship()
+    office: Mapped[Office | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    @property
+    def office_code(self) -> str | None:
+        return self.office.code if self.office else None
