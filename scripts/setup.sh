@@ -4,11 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv)
+# chromium: browser tests; fonts-noto-cjk: PDFs and screenshots; poppler-utils: PDF checks.
+APT_PACKAGES=(chromium fonts-noto-cjk poppler-utils)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+python3 -c "import ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 if ((${#missing[@]})); then
   echo "==> 安装系统软件包: ${missing[*]}"
   apt-get update -qq
@@ -26,6 +29,15 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q -e ".[pg,dev]"
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+if [ ! -f app/static/vendor/.stamp-$(sha256sum package.json | cut -c1-16) ]; then
+  echo "==> 安装前端依赖 (npm)"
+  npm install --no-audit --no-fund --loglevel=error >/dev/null
+  rm -rf app/static/vendor && mkdir -p app/static/vendor
+  cp -r node_modules/bootstrap/dist app/static/vendor/bootstrap
+  cp -r node_modules/bpmn-js/dist app/static/vendor/bpmn-js
+  touch app/static/vendor/.stamp-$(sha256sum package.json | cut -c1-16)
 fi
 
 export FLASK_APP=app
