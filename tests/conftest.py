@@ -29,7 +29,7 @@ from app.services.audit import Actor
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
-PG_DATABASE = "conac_platform_test"
+PG_DATABASE = f"conac_platform_test_{os.getpid()}"  # one per run: parallel runs do not collide
 
 UNIT = Actor("unit-user", "单位")
 BIANBAN = Actor("bianban-user", "编办")
@@ -56,6 +56,13 @@ def _fresh_postgres_url() -> str:
         conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
     admin.dispose()
     return f"{PG_SERVER}/{PG_DATABASE}"
+
+
+def _drop_postgres_database() -> None:
+    admin = create_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
+    admin.dispose()
 
 
 class Clock:
@@ -86,6 +93,8 @@ def backend_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     yield app
     with app.app_context():
         db.engine.dispose()
+    if request.param == "postgresql":
+        _drop_postgres_database()
 
 
 def _empty_tables() -> None:

@@ -11,7 +11,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.engine.errors import DeployError, NotFoundError
@@ -165,29 +165,24 @@ class DefinitionStore:
     def deploy(
         self, session: Session, data: bytes, file_name: str, deployed_by: str
     ) -> tuple[WorkflowDefinition, bool]:
-        """Store a new version unless the same content is already deployed; returns (row, created)."""
+        """Store a new version unless the newest version has the same content; returns (row, created)."""
         sha = sha256_of(data)
         compiled = self._cache.get(sha) or compile_definition(parse_xml_safely(data, self._max_bytes), file_name, sha)
         problems = self._linter(compiled)
         if problems:
             raise DeployError(problems)
-        existing = session.scalar(
-            select(WorkflowDefinition).where(
-                WorkflowDefinition.process_id == compiled.process_id, WorkflowDefinition.sha256 == sha
-            )
+        latest = session.scalar(
+            select(WorkflowDefinition)
+            .where(WorkflowDefinition.process_id == compiled.process_id)
+            .order_by(WorkflowDefinition.version.desc())
+            .limit(1)
         )
-        if existing is not None:
-            return existing, False
-        latest = (
-            session.scalar(
-                select(func.max(WorkflowDefinition.version)).where(WorkflowDefinition.process_id == compiled.process_id)
-            )
-            or 0
-        )
+        if latest is not None and latest.sha256 == sha:  # reverting to older content is a new version
+            return latest, False
         row = WorkflowDefinition(
             process_id=compiled.process_id,
             name=compiled.name,
-            version=latest + 1,
+            version=(latest.version if latest else 0) + 1,
             sha256=sha,
             file_name=Path(file_name).name,
             xml=data.decode("utf-8"),

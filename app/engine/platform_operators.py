@@ -28,9 +28,10 @@ def require_active_domain(ctx: ActionContext, suffix: str, message: str) -> list
     return domain_service.require_active(ctx.session, ctx.unit_id, suffix, _today(ctx), message)
 
 
-def verify_owned_domains(ctx: ActionContext, domains: list) -> list[int]:
-    """Check every named domain is the unit's active domain; returns their ids."""
-    return domain_service.verify_owned(ctx.session, ctx.unit_id, [str(d) for d in domains], _today(ctx))
+def verify_owned_domains(ctx: ActionContext, domains: list, suffix: str = "") -> list[int]:
+    """Check every named domain is the unit's active domain (with this suffix); returns their ids."""
+    names = [str(d) for d in domains]
+    return domain_service.verify_owned(ctx.session, ctx.unit_id, names, _today(ctx), suffix)
 
 
 def reserve_domain(

@@ -209,12 +209,13 @@ class Runner:
             if task is None or task.state != TaskState.READY or not task.task_spec.manual:
                 raise ConflictError("该任务已由他人办理，请刷新后查看最新状态")
             self._check_role(task.task_spec.lane, actor)
+            self._check_office(loaded.instance.id, task_id, actor)
             element = task.task_spec.bpmn_id
             form = loaded.compiled.element_properties(element).get("formJsonSchemaFilename", "")
             errors = self.forms.errors(form, data)
             if errors:
                 raise FormValidationError(errors)
-            task.set_data(**data)
+            self._replace_form_fields(task, form, data)
             self._run_task(task)
             self._advance(loaded)
             title = loaded.compiled.names.get(element, element)
@@ -273,6 +274,13 @@ class Runner:
         Projector(self.session, loaded.ready_before).project(
             instance, snapshot, loaded.compiled, loaded.context.now, evaluate, loaded.waited_before
         )
+
+    def _replace_form_fields(self, task: Any, form: str, data: dict[str, Any]) -> None:
+        """The submitted form replaces its fields: one left out on resubmission is gone, not stale."""
+        for field in self.forms.schema(form).get("properties", {}):
+            if field not in data:
+                task.data.pop(field, None)
+        task.set_data(**data)
 
     @staticmethod
     def _run_task(task: Any) -> None:
@@ -343,6 +351,21 @@ class Runner:
     def _check_role(lane: str | None, actor: Actor) -> None:
         if lane and actor.role != lane:
             raise RefusedError(f"该任务须由“{lane}”办理")
+
+    def _check_office(self, instance_id: int, task_id: str, actor: Actor) -> None:
+        """A reviewer acting for an office may only complete that office's items, if unclaimed or theirs."""
+        row = self.session.execute(
+            select(WorkItem.office_code, WorkItem.assignee).where(
+                WorkItem.instance_id == instance_id, WorkItem.task_id == task_id
+            )
+        ).one_or_none()
+        if row is None:
+            return
+        office_code, assignee = row
+        if actor.office_code is not None and office_code is not None and office_code != actor.office_code:
+            raise RefusedError("该任务不属于您所在的机构")
+        if assignee is not None and assignee != actor.name:
+            raise ConflictError(f"该任务已由 {assignee} 签收办理")
 
     def _claim_due_timer(self, now: datetime) -> int | None:
         query = (

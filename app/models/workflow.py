@@ -14,10 +14,7 @@ from app.models._types import JSONData, UTCDateTime, utcnow
 class WorkflowDefinition(db.Model):
     """One deployed version of a diagram: the XML as uploaded and its sha256."""
 
-    __table_args__ = (
-        UniqueConstraint("process_id", "version"),
-        UniqueConstraint("process_id", "sha256"),
-    )
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(80), index=True)

@@ -91,20 +91,36 @@ def register_unit(session: Session, form: UnitRegistration) -> User:
     check_password_rule(form.password, form.username)
     if session.scalar(select(Unit.id).where(Unit.uscc == form.uscc)) is not None:
         raise ServiceRefusal("该统一社会信用代码已注册，请直接登录或联系同级编办", field="uscc")
-    unit = Unit(name=form.name, uscc=form.uscc, unit_type=form.unit_type, nature=form.nature,
-                affiliation=form.affiliation, region_code=form.region_code, level=form.level,
-                address=form.address, postcode=form.postcode, leader=form.leader)
-    unit.contacts.append(Contact(name=form.contact_name, mobile=form.contact_mobile, email=form.contact_email,
-                                 phone=form.contact_phone))
-    user = User(username=form.username, display_name=form.name, password_hash=hash_password(form.password),
-                role=UNIT_ROLE, unit=unit)
+    unit = Unit(
+        name=form.name,
+        uscc=form.uscc,
+        unit_type=form.unit_type,
+        nature=form.nature,
+        affiliation=form.affiliation,
+        region_code=form.region_code,
+        level=form.level,
+        address=form.address,
+        postcode=form.postcode,
+        leader=form.leader,
+    )
+    unit.contacts.append(
+        Contact(name=form.contact_name, mobile=form.contact_mobile, email=form.contact_email, phone=form.contact_phone)
+    )
+    user = User(
+        username=form.username,
+        display_name=form.name,
+        password_hash=hash_password(form.password),
+        role=UNIT_ROLE,
+        unit=unit,
+    )
     session.add_all([unit, user])
     session.flush()
     return user
 
 
-def create_staff(session: Session, username: str, password: str, role: str, display_name: str,
-                 office_code: str | None = None) -> User:
+def create_staff(
+    session: Session, username: str, password: str, role: str, display_name: str, office_code: str | None = None
+) -> User:
     """A reviewer, policy or admin account; reviewers belong to an office."""
     if role not in ALL_ROLES or role == UNIT_ROLE:
         raise ServiceRefusal(f"角色 {role} 不存在或不能由管理员直接创建", field="role")
@@ -115,8 +131,9 @@ def create_staff(session: Session, username: str, password: str, role: str, disp
         office = session.scalar(select(Office).where(Office.code == office_code))
         if office is None:
             raise ServiceRefusal(f"没有机构 {office_code}", field="office")
-    user = User(username=username, display_name=display_name, password_hash=hash_password(password), role=role,
-                office=office)
+    user = User(
+        username=username, display_name=display_name, password_hash=hash_password(password), role=role, office=office
+    )
     session.add(user)
     session.flush()
     return user

@@ -17,6 +17,7 @@ class Actor:
     name: str
     role: str
     ip: str | None = None
+    office_code: str | None = None  # reviewers act for their office; checked against the work item
 
 
 def record(

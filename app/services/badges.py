@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from app.models import Certificate, Unit
+from app.services.calendar import to_beijing_date
 
 
 def issue(
@@ -28,7 +29,7 @@ def issue(
     )
     session.add(certificate)
     session.flush()
-    certificate.code = f"CA{unit.region_code}{now.year}{certificate.id:07d}"
+    certificate.code = f"CA{unit.region_code}{to_beijing_date(now).year}{certificate.id:07d}"
     session.flush()
     return {
         "certificate_id": certificate.id,

@@ -72,8 +72,13 @@ def seed(session: Session) -> list[User]:
 def _unit_account(session: Session, username: str, unit: Unit) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        user = User(username=username, display_name=unit.name, password_hash=hash_password(DEMO_PASSWORD),
-                    role=UNIT_ROLE, unit=unit)
+        user = User(
+            username=username,
+            display_name=unit.name,
+            password_hash=hash_password(DEMO_PASSWORD),
+            role=UNIT_ROLE,
+            unit=unit,
+        )
         session.add(user)
     return user
 
@@ -84,8 +89,13 @@ def _staff_account(session: Session, username: str, role: str, display_name: str
     if user is not None and user.office is None:
         user.office = office
     if user is None:
-        user = User(username=username, display_name=display_name, password_hash=hash_password(DEMO_PASSWORD),
-                    role=role, office=office)
+        user = User(
+            username=username,
+            display_name=display_name,
+            password_hash=hash_password(DEMO_PASSWORD),
+            role=role,
+            office=office,
+        )
         session.add(user)
     return user
 

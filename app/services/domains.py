@@ -40,8 +40,8 @@ def require_active(session: Session, unit_id: int, suffix: str, today: date, mes
     return [{"id": d.id, "name": d.name, "expires_on": d.expires_on.isoformat()} for d in domains]
 
 
-def verify_owned(session: Session, unit_id: int, names: list[str], today: date) -> list[int]:
-    """Ids of the named domains; refuse any that is not the unit's active domain."""
+def verify_owned(session: Session, unit_id: int, names: list[str], today: date, suffix: str = "") -> list[int]:
+    """Ids of the named domains; refuse any that is not the unit's active domain (with this suffix)."""
     ids = []
     for name in names:
         domain = session.scalar(
@@ -54,6 +54,8 @@ def verify_owned(session: Session, unit_id: int, names: list[str], today: date) 
         )
         if domain is None:
             raise ServiceRefusal(f"域名 {name} 不是本单位已注册且在有效期内的域名", field="domains")
+        if suffix and domain.suffix != suffix:
+            raise ServiceRefusal(f"域名 {name} 不是 .{suffix} 域名，不能用于本申请", field="domains")
         ids.append(domain.id)
     return ids
 

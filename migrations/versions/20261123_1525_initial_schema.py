@@ -87,7 +87,6 @@ def upgrade():
     sa.Column('deployed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deployed_by', sa.String(length=80), nullable=False),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('process_id', 'sha256'),
     sa.UniqueConstraint('process_id', 'version')
     )
     with op.batch_alter_table('workflow_definition', schema=None) as batch_op:
