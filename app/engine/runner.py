@@ -196,6 +196,21 @@ class Runner:
         latest = workflow.last_task or workflow.task_tree
         return dict(latest.data)
 
+    def progress(self, instance_id: int) -> tuple[list[str], list[str]]:
+        """Element ids already passed and element ids open now, for marking the live diagram."""
+        instance = self.session.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise NotFoundError("没有找到该申请")
+        compiled = self.definitions.compiled_by_id(self.session, instance.definition_id)
+        workflow = self.serializer.load(instance.state, compiled.spec, compiled.subprocess_specs)
+        done = {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id}
+        current = {
+            t.task_spec.bpmn_id
+            for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+            if t.task_spec.bpmn_id
+        }
+        return sorted(done - current), sorted(current)
+
     # ---- steps -----------------------------------------------------------------------
 
     def _complete(
