@@ -86,7 +86,7 @@ def backend_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     else:
         url = _fresh_postgres_url()
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
     app.config["BACKEND"] = request.param
     with app.app_context():
         upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
@@ -228,3 +228,27 @@ def reject(reason: str) -> dict[str, str]:
 @pytest.fixture
 def client(app: Flask) -> Any:
     return app.test_client()
+
+
+@pytest.fixture
+def demo(app: Flask) -> dict[str, Any]:
+    """Demo offices, units and one account per role (password DEMO_PASSWORD); keyed by username."""
+    from app.services import demo as demo_service
+
+    users = demo_service.seed(db.session)
+    db.session.commit()
+    return {user.username: user for user in users}
+
+
+@pytest.fixture
+def login(client: Any, demo: dict[str, Any]) -> Any:
+    """Log the test client in as a demo account; returns the client."""
+    from app.services.demo import DEMO_PASSWORD
+
+    def as_user(username: str) -> Any:
+        client.post("/logout")
+        response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return as_user

@@ -1,0 +1,97 @@
+"""Accounts: login with lockout, unit self-registration with 单位信息, role gates on every blueprint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, Unit, User
+
+VALID_REGISTRATION = {
+    "unit_type": "党政机关",
+    "name": "东胜区人民政府办公室",
+    "uscc": "11110000000012343B",
+    "nature": "机关",
+    "affiliation": "县（市、区、旗）属",
+    "province": "150000",
+    "city": "150600",
+    "county": "150602",
+    "address": "东胜区政府大楼",
+    "postcode": "017000",
+    "leader": "刘主任",
+    "contact_name": "陈经办",
+    "contact_mobile": "13912345678",
+    "contact_email": "chen@example.cn",
+    "contact_phone": "",
+    "username": "dongsheng-gov",
+    "password": "abc12345",
+    "confirm": "abc12345",
+    "agree": "y",
+}
+
+
+@pytest.fixture
+def regions_loaded(app: Flask) -> None:
+    from app.services import regions
+
+    regions.load(db.session)
+    db.session.commit()
+
+
+def test_a_unit_registers_and_logs_in(client: Any, regions_loaded: None) -> None:
+    response = client.post("/register", data=VALID_REGISTRATION)
+    assert response.status_code == 302
+    unit = db.session.scalar(select(Unit).where(Unit.uscc == "11110000000012343B"))
+    assert (unit.region_code, unit.level, unit.contacts[0].mobile) == ("150602", "county", "13912345678")
+    response = client.post("/login", data={"username": "dongsheng-gov", "password": "abc12345"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/unit/")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("uscc", "11110000000012344E", "统一社会信用代码格式或校验位不正确"),
+        ("contact_mobile", "1234567", "请输入11位手机号码"),
+        ("password", "abcdefgh", "密码须为8-16位半角字符，且同时包含字母和数字"),
+        ("name", "<script>x</script>", "不能包含 &lt; 或 &gt; 等字符"),
+        ("agree", "", "请阅读并同意注册协议"),
+    ],
+)
+def test_registration_errors_are_shown_next_to_the_field(
+    client: Any, regions_loaded: None, field: str, value: str, message: str
+) -> None:
+    data = {**VALID_REGISTRATION, field: value}
+    if field == "password":
+        data["confirm"] = value
+    response = client.post("/register", data=data)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(User).where(User.username == "dongsheng-gov")) is None
+
+
+def test_five_wrong_passwords_lock_the_account(client: Any, demo: dict[str, Any]) -> None:
+    for _ in range(5):
+        assert client.post("/login", data={"username": "bianban", "password": "wrong1234"}).status_code == 401
+    from app.services.demo import DEMO_PASSWORD
+
+    response = client.post("/login", data={"username": "bianban", "password": DEMO_PASSWORD})
+    assert response.status_code == 401 and "已锁定" in response.get_data(as_text=True)
+    failures = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).all()
+    assert len(failures) == 6
+
+
+def test_each_blueprint_refuses_the_wrong_role(app: Flask, login: Any) -> None:
+    """Walks every GET route without parameters: anonymous → login, wrong role → 403."""
+    gated = {"wizard": "bianban", "worklist": "unit1"}
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.split(".")[0]
+        if blueprint not in gated or "GET" not in rule.methods or rule.arguments:
+            continue
+        client = login(gated[blueprint])
+        assert client.get(rule.rule).status_code == 403, rule.rule
+        client.post("/logout")
+        assert client.get(rule.rule).status_code == 302, rule.rule
