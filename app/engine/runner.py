@@ -48,6 +48,8 @@ from app.services.errors import ServiceRefusal
 from app.taskforms.schemas import FormLibrary
 
 WORKER = Actor(name="system", role="系统")
+# The message a unit's 撤回 sends; a diagram that allows withdrawal catches it (boundary event).
+WITHDRAW_MESSAGE = "撤回"
 
 
 @dataclass
@@ -169,6 +171,22 @@ class Runner:
             return [str(c) for c in charge_ids], payload
 
         return self.correlate(billing.REMITTANCE_CONFIRMED, actor, collect)
+
+    def withdraw(self, instance_id: int, actor: Actor) -> ProcessInstance:
+        """The unit's 撤回: the diagram decides where the message leads; refused once a reviewer claimed."""
+        with self._transaction():
+            claimed = self.session.scalar(
+                select(WorkItem.assignee)
+                .where(WorkItem.instance_id == instance_id, WorkItem.assignee.is_not(None))
+                .limit(1)
+            )
+            if claimed:
+                raise RefusedError(f"审核人员 {claimed} 已签收，不能撤回")
+            try:
+                self._deliver(instance_id, WITHDRAW_MESSAGE, {}, actor, self.clock())
+            except ConflictError as exc:
+                raise RefusedError("当前阶段不能撤回") from exc
+            return self.session.get(ProcessInstance, instance_id)  # type: ignore[return-value]
 
     def retry(self, instance_id: int, actor: Actor) -> ProcessInstance:
         """Replay the action that failed on an instance in error state."""
