@@ -57,12 +57,12 @@ def submitted(make_unit: Any, start: Any) -> Application:
 
 def test_a_stale_completion_is_a_conflict_and_changes_nothing(make_unit: Any, start: Any, engine: Engine) -> None:
     application = submitted(make_unit, start)
-    review = application.task()
-    engine.runner.complete(review.task_id, BIANBAN, APPROVE)
+    review_task_id = application.task().task_id
+    engine.runner.complete(review_task_id, BIANBAN, APPROVE)
     version = application.instance.version
 
     with pytest.raises(ConflictError, match="已办理"):
-        engine.runner.complete(review.task_id, BIANBAN, APPROVE)
+        engine.runner.complete(review_task_id, BIANBAN, APPROVE)
     assert application.instance.version == version
     assert count(AuditEvent, AuditEvent.action == "complete") == 2
 

@@ -20,9 +20,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.engine.business_keys import next_business_key
 from app.engine.context import ActionContext
@@ -101,7 +101,7 @@ class Runner:
             instance = ProcessInstance(
                 business_key=next_business_key(self.session, compiled.process_properties["businessKeyPrefix"], now),
                 definition_id=row.id,
-                unit_id=unit.id,
+                unit=unit,
                 state={},
                 serializer_version=self.serializer.version,
                 created_by=actor.name,
@@ -123,10 +123,14 @@ class Runner:
         self, task_id: str, actor: Actor, data: dict[str, Any], expected_version: int | None = None
     ) -> ProcessInstance:
         """Complete an open user task with form data; a second completion is a conflict."""
-        instance_id = self.session.scalar(select(WorkItem.instance_id).where(WorkItem.task_id == task_id))
-        if instance_id is None:
+        item = self.session.execute(
+            select(WorkItem.instance_id, WorkItem.office_code, WorkItem.assignee).where(WorkItem.task_id == task_id)
+        ).one_or_none()
+        if item is None:
             self.session.rollback()
             raise ConflictError("该任务已办理或已撤销，请刷新后查看最新状态")
+        instance_id, office_code, assignee = item
+        self._check_office(office_code, assignee, actor)
         action = {"kind": "complete", "task_id": task_id, "data": data, "actor": actor.name, "role": actor.role}
         with self._failure_recorded(instance_id, action):
             return self._complete(instance_id, task_id, actor, data, expected_version)
@@ -242,7 +246,6 @@ class Runner:
             if task is None or task.state != TaskState.READY or not task.task_spec.manual:
                 raise ConflictError("该任务已由他人办理，请刷新后查看最新状态")
             self._check_role(task.task_spec.lane, actor)
-            self._check_office(loaded.instance.id, task_id, actor)
             element = task.task_spec.bpmn_id
             form = loaded.compiled.element_properties(element).get("formJsonSchemaFilename", "")
             errors = self.forms.errors(form, data)
@@ -292,17 +295,26 @@ class Runner:
         self._save(loaded)
 
     def _save(self, loaded: Loaded) -> None:
+        """Compare-and-set on the version counter; a Core UPDATE, as this runs on every action."""
         instance, workflow = loaded.instance, loaded.workflow
         snapshot = Snapshot.of(workflow)
-        instance.state = self.serializer.dump(workflow)
-        instance.stage = current_stage(workflow, snapshot, loaded.compiled, instance.stage)
-        instance.status = "completed" if workflow.completed else "running"
-        instance.error, instance.failed_action = None, None
-        instance.updated_at = loaded.context.now
-        try:
-            self.session.flush()
-        except StaleDataError as exc:
-            raise ConflictError("申请已被他人同时更新，请刷新后重试") from exc
+        values = {
+            "state": self.serializer.dump(workflow),
+            "stage": current_stage(workflow, snapshot, loaded.compiled, instance.stage),
+            "status": "completed" if workflow.completed else "running",
+            "error": None,
+            "failed_action": None,
+            "updated_at": loaded.context.now,
+            "version": instance.version + 1,
+        }
+        table = ProcessInstance.__table__
+        saved = self.session.connection().execute(
+            update(table).where(table.c.id == instance.id, table.c.version == instance.version).values(values)
+        )
+        if saved.rowcount != 1:
+            raise ConflictError("申请已被他人同时更新，请刷新后重试")
+        for key, value in values.items():
+            set_committed_value(instance, key, value)
         evaluate = workflow.script_engine.evaluate
         Projector(self.session, loaded.ready_before).project(
             instance, snapshot, loaded.compiled, loaded.context.now, evaluate, loaded.waited_before
@@ -341,7 +353,7 @@ class Runner:
         """Row lock on PostgreSQL; on SQLite the version counter catches a concurrent writer."""
         query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
         if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
+            query = query.with_for_update(of=ProcessInstance)
         instance = self.session.scalar(query.execution_options(populate_existing=True))
         if instance is None:
             raise NotFoundError("没有找到该申请")
@@ -385,19 +397,13 @@ class Runner:
         if lane and actor.role != lane:
             raise RefusedError(f"该任务须由“{lane}”办理")
 
-    def _check_office(self, instance_id: int, task_id: str, actor: Actor) -> None:
+    def _check_office(self, office_code: str | None, assignee: str | None, actor: Actor) -> None:
         """A reviewer acting for an office may only complete that office's items, if unclaimed or theirs."""
-        row = self.session.execute(
-            select(WorkItem.office_code, WorkItem.assignee).where(
-                WorkItem.instance_id == instance_id, WorkItem.task_id == task_id
-            )
-        ).one_or_none()
-        if row is None:
-            return
-        office_code, assignee = row
         if actor.office_code is not None and office_code is not None and office_code != actor.office_code:
+            self.session.rollback()
             raise RefusedError("该任务不属于您所在的机构")
         if assignee is not None and assignee != actor.name:
+            self.session.rollback()
             raise ConflictError(f"该任务已由 {assignee} 签收办理")
 
     def _claim_due_timer(self, now: datetime) -> int | None:

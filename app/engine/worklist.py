@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.engine.definitions import CompiledDefinition
@@ -66,11 +66,15 @@ def _deadline(now: datetime, workdays: str | None) -> datetime | None:
     return datetime.combine(day, time(23, 59, 59), BEIJING)
 
 
+_WORK_ITEMS, _TIMERS, _MESSAGES = WorkItem.__table__, TimerSubscription.__table__, MessageSubscription.__table__
+
+
 class Projector:
     """Keeps the work-item, timer and message tables in step with a saved workflow (Core statements)."""
 
     def __init__(self, session: Session, ready_before: set[str] | None = None) -> None:
         self.session = session
+        self.conn = session.connection()  # table-level statements: this runs on every action
         self.ready_before = ready_before  # work items mirror the ready tasks of the last save
 
     def _existing_task_ids(self, instance: ProcessInstance) -> set[str]:
@@ -92,13 +96,13 @@ class Projector:
         timers = snapshot.waiting_for(TimerEventDefinition)
         messages = snapshot.waiting_for(MessageEventDefinition)
         if waited_before:
-            self.session.execute(delete(TimerSubscription).where(TimerSubscription.instance_id == instance.id))
-            self.session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
+            self.conn.execute(delete(_TIMERS).where(_TIMERS.c.instance_id == instance.id))
+            self.conn.execute(delete(_MESSAGES).where(_MESSAGES.c.instance_id == instance.id))
         if timers:
-            self.session.execute(insert(TimerSubscription), [_timer_row(instance, t) for t in timers])
+            self.conn.execute(_TIMERS.insert(), [_timer_row(instance, t) for t in timers])
         if messages:
             rows = [_message_row(instance, t, compiled, evaluate) for t in messages]
-            self.session.execute(insert(MessageSubscription), rows)
+            self.conn.execute(_MESSAGES.insert(), rows)
 
     def _work_items(
         self, instance: ProcessInstance, snapshot: Snapshot, compiled: CompiledDefinition, now: datetime
@@ -107,12 +111,11 @@ class Projector:
         existing = self._existing_task_ids(instance)
         gone = existing - set(ready)
         if gone:
-            self.session.execute(delete(WorkItem).where(WorkItem.task_id.in_(gone)))
+            self.conn.execute(delete(_WORK_ITEMS).where(_WORK_ITEMS.c.task_id.in_(gone)))
         new = [task for task_id, task in ready.items() if task_id not in existing]
         if new:
-            unit = self.session.get(Unit, instance.unit_id)
-            assert unit is not None
-            self.session.execute(insert(WorkItem), [_work_item_row(instance, t, compiled, unit, now) for t in new])
+            unit = instance.unit
+            self.conn.execute(_WORK_ITEMS.insert(), [_work_item_row(instance, t, compiled, unit, now) for t in new])
 
 
 def _work_item_row(

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models._types import JSONData, UTCDateTime, utcnow
+from app.models.org import Unit
 
 
 class WorkflowDefinition(db.Model):
@@ -46,12 +47,16 @@ class ProcessInstance(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     definition: Mapped[WorkflowDefinition] = relationship()
+    unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)  # routing needs its region
 
     __mapper_args__ = {"version_id_col": version}  # compare-and-set on every save
 
 
 class WorkItem(db.Model):
     """A ready user task, projected on every save; every inbox is a query on this table."""
+
+    # Ids appear in URLs: never reuse one, or a stale page could act on another task.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)

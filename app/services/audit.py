@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent
+from app.models._types import utcnow
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,10 @@ def record(
     task: tuple[str, str] | None = None,
     data: dict[str, Any] | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Append one event; `task` is (element id, title); decision and reason come from form data."""
     data = data or {}
-    event = AuditEvent(
+    values = dict(
         actor=actor.name,
         role=actor.role,
         ip=actor.ip,
@@ -42,9 +43,9 @@ def record(
         decision=_short(data.get("decision")),
         reason=_short(data.get("reason"), 2000),
         detail=detail or {},
+        at=utcnow(),
     )
-    session.add(event)
-    return event
+    session.connection().execute(AuditEvent.__table__.insert(), values)  # table-level: runs on every action
 
 
 def _short(value: Any, limit: int = 20) -> str | None:

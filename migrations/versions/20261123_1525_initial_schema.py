@@ -266,7 +266,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('task_id')
+    sa.UniqueConstraint('task_id'),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('work_item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_work_item_created_at'), ['created_at'], unique=False)

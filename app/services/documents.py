@@ -1,0 +1,282 @@
+"""The printed documents of a procedure (申请函, 申请表), generated from data templates in `documents/`.
+
+Templates are files policy staff edit without code (format: documents/README.md): a letter is
+`<name>.md` (front matter + Jinja text), a table form is `<name>.json` (rows of label/value cells
+holding Jinja). They render in a Jinja sandbox over the application data, the Unit row and the
+procedure's properties. When documents may be printed is a diagram rule: the procedure's process
+property `documentsAvailableAfter` names an element that must be among the instance's completed
+elements; a document is offered only for the procedures its template names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChainableUndefined
+from jinja2.exceptions import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import PROJECT_ROOT
+from app.engine import get_engine
+from app.engine.definitions import CompiledDefinition
+from app.models import Office, ProcessInstance, Unit
+from app.services import audit, document_pdf, jurisdiction, regions
+from app.services.audit import Actor
+from app.services.calendar import to_beijing_date
+from app.services.errors import ServiceRefusal
+
+DOCUMENTS_DIR = PROJECT_ROOT / "documents"
+AVAILABLE_AFTER = "documentsAvailableAfter"  # process property: element id after which documents print
+MAX_COPIES = 10
+_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+_JINJA = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+class DocumentUnavailable(ServiceRefusal):
+    """No such document for this application, or not yet: the page answers 404 with the reason."""
+
+
+class DocumentError(ServiceRefusal):
+    """The server cannot produce the PDF: a broken template or no Chinese font."""
+
+
+@dataclass(frozen=True)
+class DocumentTemplate:
+    """A loaded template: a letter (`letter` text) or a table form (`table` layout)."""
+
+    name: str
+    title: str
+    procedures: tuple[str, ...]
+    copies: str
+    letter: str | None = None
+    table: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    title: str
+    file_name: str
+    content: bytes
+
+
+# ---- templates --------------------------------------------------------------------------
+
+
+def load(name: str, folder: Path | None = None) -> DocumentTemplate:
+    """The template `<name>.md` or `<name>.json`; unknown names are unavailable, broken files errors."""
+    folder = folder or DOCUMENTS_DIR
+    if not _NAME.fullmatch(name):
+        raise DocumentUnavailable("没有该文书")
+    if (folder / f"{name}.md").is_file():
+        return _parse_letter(name, (folder / f"{name}.md").read_text(encoding="utf-8"))
+    if (folder / f"{name}.json").is_file():
+        return _parse_table(name, (folder / f"{name}.json").read_text(encoding="utf-8"))
+    raise DocumentUnavailable("没有该文书")
+
+
+def templates_for(process_id: str, folder: Path | None = None) -> list[DocumentTemplate]:
+    """Every template that names the procedure, ordered by name."""
+    folder = folder or DOCUMENTS_DIR
+    names = sorted({p.stem for p in folder.glob("*") if p.suffix in (".md", ".json") and _NAME.fullmatch(p.stem)})
+    return [t for t in (load(n, folder) for n in names) if process_id in t.procedures]
+
+
+def _parse_letter(name: str, text: str) -> DocumentTemplate:
+    text = text.replace("\r\n", "\n")
+    head, separator, body = text.removeprefix("---\n").partition("\n---\n")
+    if not text.startswith("---\n") or not separator:
+        raise DocumentError(f"文书模板 {name}.md 须以 --- 包围的属性块（title、procedures、copies）开头")
+    meta = {}
+    for line in head.splitlines():
+        key, colon, value = line.partition(":")
+        if colon:
+            meta[key.strip()] = value.strip()
+    return DocumentTemplate(name, *_common(f"{name}.md", meta), letter=body)
+
+
+def _parse_table(name: str, text: str) -> DocumentTemplate:
+    try:
+        layout = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(f"文书模板 {name}.json 不是有效的 JSON：第{exc.lineno}行 {exc.msg}") from exc
+    if not isinstance(layout, dict):
+        raise DocumentError(f"文书模板 {name}.json 须为一个 JSON 对象")
+    _check_table(f"{name}.json", layout)
+    return DocumentTemplate(name, *_common(f"{name}.json", layout), table=layout)
+
+
+def _common(where: str, meta: dict[str, Any]) -> tuple[str, tuple[str, ...], str]:
+    title, procedures = meta.get("title"), meta.get("procedures") or []
+    if not title:
+        raise DocumentError(f"文书模板 {where} 缺少 title（文书名称）")
+    if isinstance(procedures, str):
+        procedures = [p.strip() for p in procedures.split(",") if p.strip()]
+    return str(title), tuple(str(p) for p in procedures), str(meta.get("copies") or "1")
+
+
+def _check_table(where: str, layout: dict[str, Any]) -> None:
+    columns = layout.get("columns")
+    if not isinstance(columns, list) or not columns or not all(isinstance(c, int | float) and c > 0 for c in columns):
+        raise DocumentError(f"文书模板 {where} 的 columns 须为正数列表（各列宽度比例）")
+    for number, row in enumerate(layout.get("rows") or [], start=1):
+        cells = row.get("cells") if isinstance(row, dict) else None
+        if isinstance(row, dict) and "section" in row:
+            continue
+        if not isinstance(cells, list) or not 0 < len(cells) <= len(columns):
+            raise DocumentError(f"文书模板 {where} 第{number}行须有 section，或 1-{len(columns)} 个 cells")
+
+
+# ---- availability, rendering, download -----------------------------------------------------
+
+
+def unavailable_reason(compiled: CompiledDefinition, done: list[str], template: DocumentTemplate) -> str | None:
+    """Why the document cannot be printed for this instance now, or None when it can."""
+    after = compiled.process_properties.get(AVAILABLE_AFTER)
+    if not after or compiled.process_id not in template.procedures:
+        return f"“{compiled.name}”不需要打印《{template.title}》"
+    if after not in done:
+        return f"“{compiled.names.get(after, after)}”后方可打印《{template.title}》"
+    return None
+
+
+def offered(session: Session, instance: ProcessInstance) -> list[DocumentTemplate]:
+    """The documents the application may print now (for the buttons on its page)."""
+    engine = get_engine()
+    compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
+    if not compiled.process_properties.get(AVAILABLE_AFTER):
+        return []
+    done, _current = engine.runner.progress(instance.id)
+    return [t for t in templates_for(compiled.process_id) if unavailable_reason(compiled, done, t) is None]
+
+
+def render(session: Session, instance: ProcessInstance, name: str, now: datetime | None = None) -> Rendered:
+    """The PDF of document `name` for the application, if the procedure says it may be printed now."""
+    engine = get_engine()
+    template = load(name)
+    compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
+    done, _current = engine.runner.progress(instance.id)
+    reason = unavailable_reason(compiled, done, template)
+    if reason:
+        raise DocumentUnavailable(reason)
+    context = _context(session, instance, compiled, engine.runner.application_data(instance.id))
+    context["today"] = chinese_date(to_beijing_date(now or engine.runner.clock()))
+    return Rendered(template.title, f"{instance.business_key}-{template.title}.pdf", _pdf(template, context))
+
+
+def download(session: Session, instance: ProcessInstance, name: str, actor: Actor) -> Rendered:
+    """Render and record the download in the audit trail (flushed, committed by the caller)."""
+    rendered = render(session, instance, name)
+    audit.record(session, actor, "download", instance.id, detail={"document": name, "title": rendered.title})
+    return rendered
+
+
+def _pdf(template: DocumentTemplate, context: dict[str, Any]) -> bytes:
+    copies = _copies(template, context)
+    meta = document_pdf.Meta(template.title, context["unit"]["name"], f"申请编号：{context['business_key']}")
+    try:
+        if template.letter is not None:
+            return document_pdf.letter_pdf(meta, _render(template.letter, context, template.name), copies)
+        return document_pdf.table_pdf(meta, _table_layout(template, context), copies)
+    except document_pdf.FontMissingError as exc:
+        raise DocumentError(str(exc)) from exc
+
+
+def _copies(template: DocumentTemplate, context: dict[str, Any]) -> int:
+    text = _render(template.copies, context, template.name).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_COPIES:
+        raise DocumentError(f"文书模板 {template.name} 的份数（copies）须为1-{MAX_COPIES}的整数，当前为“{text}”")
+    return int(text)
+
+
+def _table_layout(template: DocumentTemplate, context: dict[str, Any]) -> document_pdf.TableLayout:
+    layout = template.table or {}
+
+    def text(value: str) -> str:
+        return _render(str(value), context, template.name)
+
+    rows = tuple(
+        document_pdf.TableRow(section=text(row["section"]))
+        if "section" in row
+        else document_pdf.TableRow(
+            cells=tuple(text(cell) for cell in row["cells"]),
+            height=row.get("height"),
+            align=str(row.get("align", "left")),
+            valign=str(row.get("valign", "middle")),
+        )
+        for row in layout.get("rows", [])
+    )
+    columns = tuple(float(c) for c in layout["columns"])
+    return document_pdf.TableLayout(columns, rows, text(layout.get("intro", "")), text(layout.get("notes", "")))
+
+
+def _render(source: str, context: dict[str, Any], where: str) -> str:
+    try:
+        return _JINJA.from_string(source).render(**context)
+    except TemplateError as exc:
+        raise DocumentError(f"文书模板 {where} 有误：{exc}") from exc
+
+
+# ---- what templates see ---------------------------------------------------------------------
+
+
+def _context(
+    session: Session, instance: ProcessInstance, compiled: CompiledDefinition, data: dict[str, Any]
+) -> dict[str, Any]:
+    unit = session.get(Unit, instance.unit_id)
+    if unit is None:
+        raise DocumentUnavailable("没有找到申请单位")
+    return {
+        "business_key": instance.business_key,
+        "procedure": dict(compiled.process_properties),
+        "procedure_name": compiled.name,
+        "application": data,
+        "display": choice_titles(compiled, data),
+        "unit": _unit_fields(session, unit),
+        "office": _office_name(session, unit),
+    }
+
+
+def choice_titles(compiled: CompiledDefinition, data: dict[str, Any]) -> dict[str, str]:
+    """Display titles of the chosen options (oneOf const → title) in the procedure's forms."""
+    forms = get_engine().forms
+    titles: dict[str, str] = {}
+    for props in compiled.properties.values():
+        form = props.get("formJsonSchemaFilename")
+        if form:
+            for field, spec in forms.schema(form).get("properties", {}).items():
+                title = _title_of(spec, data.get(field))
+                if title and field not in titles:
+                    titles[field] = title
+    return titles
+
+
+def _title_of(spec: dict[str, Any], value: Any) -> str | None:
+    for option in spec.get("oneOf", []):
+        if "const" in option and option["const"] == value:
+            return str(option.get("title", value))
+    return None
+
+
+def _unit_fields(session: Session, unit: Unit) -> dict[str, str]:
+    fields = ("name", "uscc", "unit_type", "nature", "affiliation", "region_code", "address", "postcode", "leader")
+    values = {name: str(getattr(unit, name) or "") for name in fields}
+    values["region"] = regions.full_name(session, unit.region_code).replace(" ", "") or unit.region_code
+    return values
+
+
+def _office_name(session: Session, unit: Unit) -> str:
+    """The 同级机构编制部门 the paper goes to."""
+    code = jurisdiction.office_code_for(unit, "编办")
+    return session.scalar(select(Office.name).where(Office.code == code)) or "同级机构编制部门"
+
+
+def chinese_date(day: date) -> str:
+    """2026年9月28日, as dates are written in official documents (GB/T 9704)."""
+    return f"{day.year}年{day.month}月{day.day}日"

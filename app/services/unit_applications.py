@@ -1,0 +1,319 @@
+"""The unit's side of its applications: 办事指南 for its type, 我的申请, the task form, the application page.
+
+Everything shown comes from the diagram (stages, instructions, documentation, process properties)
+and the forms; no procedure is known here by name. Work items and instances reach these functions
+already loaded through the jurisdiction rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.engine import get_engine
+from app.engine.definitions import CompiledDefinition, all_task_specs
+from app.engine.errors import EngineError
+from app.engine.runner import WITHDRAW_MESSAGE
+from app.models import AuditEvent, Domain, ProcessInstance, Unit, WorkItem
+from app.services import applications, drafts, procedures, reminders
+from app.services.audit import Actor
+from app.services.worklist import Section, sections
+
+UNIT_LANE = "单位"
+REJECTED = "reject"
+
+
+# ---- 办事指南 ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitGuide:
+    guide: procedures.Guide
+    start_form: str  # the form the data needed to start is entered on; empty when none
+
+
+def guides_for(session: Session, unit: Unit) -> list[UnitGuide]:
+    """The newest version of every procedure the unit's type may start."""
+    definitions = get_engine().definitions
+    result = []
+    for guide in procedures.guides():
+        if unit.unit_type in guide.unit_types:
+            compiled = definitions.compiled(definitions.latest(session, guide.process_id))
+            result.append(UnitGuide(guide, compiled.process_properties.get("startFormJsonSchemaFilename", "")))
+    return result
+
+
+def guide_for(session: Session, unit: Unit, process_id: str) -> UnitGuide | None:
+    return next((g for g in guides_for(session, unit) if g.guide.process_id == process_id), None)
+
+
+def form_choices(session: Session, unit: Unit, data: dict[str, Any]) -> dict[str, list[tuple[Any, str]]]:
+    """Options the page offers: the domains a check of the diagram found, or the unit's registered domains."""
+    choices: dict[str, list[tuple[Any, str]]] = {}
+    found = data.get("active_domains")
+    if isinstance(found, list):
+        choices["domains"] = [(d["name"], f"{d['name']}（有效期至 {d['expires_on']}）") for d in found]
+    registered = session.scalars(
+        select(Domain).where(Domain.unit_id == unit.id, Domain.status == "active").order_by(Domain.expires_on)
+    )
+    choices["domain_id"] = [(d.id, f"{d.name}（到期日 {d.expires_on}）") for d in registered]
+    return choices
+
+
+# ---- 我的申请 ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListRow:
+    instance: ProcessInstance
+    procedure: str
+    open_item: WorkItem | None  # the unit's own open task, if it has to act
+
+
+@dataclass(frozen=True)
+class ListPage:
+    rows: list[ListRow]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def list_page(session: Session, unit_id: int, page: int, page_size: int) -> ListPage:
+    """One page of the unit's applications, most recently updated first."""
+    mine = ProcessInstance.unit_id == unit_id
+    total = session.scalar(select(func.count(ProcessInstance.id)).where(mine)) or 0
+    page = min(max(page, 1), max(1, -(-total // page_size)))
+    instances = list(
+        session.scalars(
+            select(ProcessInstance)
+            .where(mine)
+            .order_by(ProcessInstance.updated_at.desc(), ProcessInstance.id.desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    )
+    items = _unit_items(session, [i.id for i in instances])
+    rows = [ListRow(i, i.definition.name, items.get(i.id)) for i in instances]
+    return ListPage(rows, total, page, page_size)
+
+
+def open_unit_item(session: Session, instance_id: int) -> WorkItem | None:
+    return _unit_items(session, [instance_id]).get(instance_id)
+
+
+def _unit_items(session: Session, instance_ids: list[int]) -> dict[int, WorkItem]:
+    if not instance_ids:
+        return {}
+    query = select(WorkItem).where(WorkItem.instance_id.in_(instance_ids), WorkItem.role == UNIT_LANE)
+    return {item.instance_id: item for item in session.scalars(query.order_by(WorkItem.id.desc()))}
+
+
+# ---- the task form ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    item: WorkItem
+    instance: ProcessInstance
+    procedure: str
+    instructions: str
+    schema: dict[str, Any]
+    values: dict[str, Any]  # the draft, or else what the application holds for this form's fields
+    choices: dict[str, list[tuple[Any, str]]]
+    reason: str  # 不通过原因 of the last review, if it was a rejection
+    draft_saved_at: datetime | None
+
+
+def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
+    """What the unit sees on its open task: the diagram's instructions and the form, pre-filled."""
+    engine = get_engine()
+    instance = task_instance(session, item)
+    compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
+    data = engine.runner.application_data(instance.id)
+    schema = engine.forms.schema(item.form or "")
+    draft = drafts.find(session, item.task_id, user.id)
+    own = {k: v for k, v in data.items() if k in schema.get("properties", {})}
+    return TaskPage(
+        item=item,
+        instance=instance,
+        procedure=compiled.name,
+        instructions=compiled.instructions.get(item.task_name, ""),
+        schema=schema,
+        values=dict(draft.data) if draft else own,
+        choices=form_choices(session, instance.unit, data),
+        reason=rejection_reason(data),
+        draft_saved_at=draft.updated_at if draft else None,
+    )
+
+
+def rejection_reason(data: dict[str, Any]) -> str:
+    return str(data.get("reason") or "") if data.get("decision") == REJECTED else ""
+
+
+def task_instance(session: Session, item: WorkItem) -> ProcessInstance:
+    instance = session.get(ProcessInstance, item.instance_id)
+    assert instance is not None  # a work item always belongs to an instance
+    return instance
+
+
+# ---- the application page ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    state: str  # done / current / todo
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An open step of someone else, in plain words."""
+
+    title: str
+    text: str
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PaperMaterials:
+    documents: list[str]
+    copies: str
+    id_card_copy: bool
+
+
+@dataclass(frozen=True)
+class ApplicationPage:
+    instance: ProcessInstance
+    procedure: str
+    steps: list[Step]
+    unit_item: WorkItem | None
+    instructions: str  # of the unit's open task
+    waiting: list[Waiting]  # what others do now (or how it ended)
+    paper: PaperMaterials | None
+    reason: str
+    sections: list[Section]
+    timeline: list[AuditEvent]
+    documents_available: bool
+    reminder: reminders.ReminderState
+    withdrawable: bool
+
+
+def application_page(session: Session, instance: ProcessInstance, now: datetime) -> ApplicationPage:
+    """Stage, next step, materials, the submitted data and the history of one of the unit's applications."""
+    engine = get_engine()
+    compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
+    data = engine.runner.application_data(instance.id)
+    passed, current = engine.runner.progress(instance.id)
+    items = applications.list_work_items(session, instance_id=instance.id)
+    unit_item = next((i for i in items if i.role == UNIT_LANE), None)
+    others = [i for i in items if i.role != UNIT_LANE]
+    documents = _documents_available(compiled, passed)
+    return ApplicationPage(
+        instance=instance,
+        procedure=compiled.name,
+        steps=steps(compiled.stages, instance.stage),
+        unit_item=unit_item,
+        instructions=compiled.instructions.get(unit_item.task_name, "") if unit_item else "",
+        waiting=_waiting(compiled, instance, current, others),
+        paper=_paper(compiled) if documents and others and instance.status == "running" else None,
+        reason=rejection_reason(data),
+        sections=sections([engine.forms.schema(f) for f in unit_forms(compiled)], data),
+        timeline=applications.timeline(session, instance.id),
+        documents_available=documents,
+        reminder=reminders.state(session, instance, now),
+        withdrawable=any(i.assignee is None and i.task_name in withdrawable_elements(compiled) for i in others),
+    )
+
+
+def steps(stages: list[str], current: str) -> list[Step]:
+    """The diagram's stages in order: those before the current one done, the current one highlighted."""
+    now = {part for part in current.split("、") if part in stages}
+    last = max((stages.index(s) for s in now), default=-1)
+    return [Step(s, "current" if s in now else "done" if i < last else "todo") for i, s in enumerate(stages)]
+
+
+def unit_forms(compiled: CompiledDefinition) -> list[str]:
+    """Forms the unit fills in on this diagram (its start form and the user tasks in its lane)."""
+    names = [compiled.process_properties.get("startFormJsonSchemaFilename", "")]
+    for spec in all_task_specs(compiled.spec, compiled.subprocess_specs):
+        if spec.lane == UNIT_LANE and spec.manual:
+            names.append(compiled.element_properties(spec.bpmn_id).get("formJsonSchemaFilename", ""))
+    return [n for n in dict.fromkeys(names) if n]
+
+
+def withdrawable_elements(compiled: CompiledDefinition) -> set[str]:
+    """Tasks with a boundary event catching the unit's 撤回 message."""
+    attached = set()
+    for spec in all_task_specs(compiled.spec, compiled.subprocess_specs):
+        if getattr(getattr(spec, "event_definition", None), "name", None) == WITHDRAW_MESSAGE:
+            attached |= {o.bpmn_id for i in spec.inputs for o in i.outputs if o.bpmn_id and o is not spec}
+    return attached
+
+
+def _waiting(
+    compiled: CompiledDefinition, instance: ProcessInstance, current: list[str], items: list[WorkItem]
+) -> list[Waiting]:
+    """Others' open tasks and staged waits (timers, messages); for a finished application, how it ended."""
+    docs = _summaries(compiled)
+    due = {i.task_name: i.due_at for i in items}
+    if instance.status == "completed":
+        shown = [e for e, props in compiled.properties.items() if props.get("stage") == instance.stage]
+    else:
+        shown = [e for e in current if e in due or _is_staged_wait(compiled, e)]
+    return [Waiting(compiled.names.get(e, e), docs[e], due.get(e)) for e in shown if docs.get(e)]
+
+
+def _is_staged_wait(compiled: CompiledDefinition, element: str) -> bool:
+    props = compiled.element_properties(element)
+    return bool(props.get("stage")) and not props.get("formJsonSchemaFilename")
+
+
+def _summaries(compiled: CompiledDefinition) -> dict[str, str]:
+    """The first paragraph of each element's documentation: what happens there, in plain words."""
+    specs = all_task_specs(compiled.spec, compiled.subprocess_specs)
+    return {s.bpmn_id: (s.documentation or "").strip().split("\n")[0] for s in specs if s.documentation}
+
+
+def _documents_available(compiled: CompiledDefinition, passed: list[str]) -> bool:
+    after = compiled.process_properties.get("documentsAvailableAfter")
+    return bool(after) and after in passed
+
+
+def _paper(compiled: CompiledDefinition) -> PaperMaterials | None:
+    """The paper materials the procedure asks for (process properties), if any."""
+    props = compiled.process_properties
+    documents = [d.strip() for d in props.get("paperMaterials", "").split(";") if d.strip()]
+    if not documents:
+        return None
+    return PaperMaterials(documents, props.get("paperCopies", "1"), props.get("idCardCopyRequired") == "true")
+
+
+# ---- submitting -------------------------------------------------------------------------
+
+
+def submit(
+    session: Session,
+    item: WorkItem,
+    actor: Actor,
+    user_id: int,
+    data: dict[str, Any],
+    expected_version: int | None,
+    now: datetime,
+) -> ProcessInstance:
+    """Complete the unit's open task; a refused or failed submission keeps what was typed as a draft."""
+    task_id = item.task_id  # read now: a refused completion rolls back and expires the row
+    try:
+        instance = get_engine().runner.complete(task_id, actor, data, expected_version)
+    except EngineError:
+        drafts.save(session, task_id, user_id, data, now)
+        raise
+    drafts.delete(session, task_id)
+    return instance

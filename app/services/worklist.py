@@ -1,0 +1,438 @@
+"""Reviewers' worklists: 待办 with filters, search, 已办, and claiming, releasing, transferring items.
+
+Lists are queries on the work-item table joined to instances, units and definitions; no
+workflow is deserialized to build a list. Every query starts from the jurisdiction rules,
+so a reviewer only ever sees the items of their own role and office.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.engine import get_engine
+from app.engine.definitions import CompiledDefinition
+from app.models import AuditEvent, Domain, ProcessInstance, Unit, User, WorkflowDefinition, WorkItem
+from app.services import applications, audit
+from app.services.audit import Actor
+from app.services.calendar import BEIJING
+from app.services.errors import ServiceRefusal
+from app.services.jurisdiction import visible_instances, visible_work_items
+
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+SEARCH_LIMIT = 50
+DEFAULT_SORT = "created"
+SORT_COLUMNS: dict[str, Any] = {
+    "created": WorkItem.created_at,
+    "due": WorkItem.due_at,
+    "key": ProcessInstance.business_key,
+}
+CLAIM_FILTERS = ("mine", "unclaimed")
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    """What a reviewer narrowed the 待办 list to; empty values mean no restriction."""
+
+    procedure: str = ""  # process id of the diagram
+    stage: str = ""
+    region: str = ""  # GB/T 2260 code; 150000 matches every unit in 内蒙古
+    submitted_from: date | None = None  # Beijing dates, both inclusive
+    submitted_to: date | None = None
+    overdue: bool = False
+    claimed: str = ""  # "mine" or "unclaimed"
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    item: WorkItem
+    business_key: str
+    unit_name: str
+    region_code: str
+    procedure: str
+    domain: str
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class Paged:
+    rows: list[Any]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+@dataclass(frozen=True)
+class Inbox(Paged):
+    """One page of the 待办 list plus the counts of the whole inbox by stage and by procedure."""
+
+    by_stage: list[tuple[str, int]] = field(default_factory=list)
+    by_procedure: list[tuple[str, str, int]] = field(default_factory=list)  # process id, name, count
+
+
+@dataclass(frozen=True)
+class DoneRow:
+    event: AuditEvent
+    business_key: str
+    unit_name: str
+    procedure: str
+    decision: str  # the decision as the form titled it, e.g. 不通过
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    instance: ProcessInstance
+    unit_name: str
+    procedure: str
+    item_id: int | None  # the user's open work item on this application, if any
+
+
+# ---- 待办 ----------------------------------------------------------------------------
+
+
+def inbox(
+    session: Session,
+    user: Any,
+    filters: InboxFilters | None = None,
+    sort: str = DEFAULT_SORT,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+    now: datetime | None = None,
+) -> Inbox:
+    """One page of the user's open items; `sort` is created/due/key, prefixed by "-" for descending."""
+    now = now or datetime.now(UTC)
+    page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
+    page = max(page, 1)
+    conditions = _conditions(user, filters or InboxFilters(), now)
+    total = session.scalar(_joined(select(func.count(WorkItem.id))).where(*conditions)) or 0
+    page = min(page, max(1, -(-total // page_size)))
+    query = (
+        _joined(select(WorkItem, ProcessInstance.business_key, Unit.name, Unit.region_code, WorkflowDefinition.name))
+        .where(*conditions)
+        .order_by(*_order(sort))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    found = session.execute(query).all()
+    domains = _domain_names(session, [item.instance_id for item, *_ in found])
+    rows = [
+        InboxRow(item, key, unit, region, procedure, domains.get(item.instance_id, ""), _is_overdue(item, now))
+        for item, key, unit, region, procedure in found
+    ]
+    return Inbox(rows, total, page, page_size, _by_stage(session, user), _by_procedure(session, user))
+
+
+def _joined(query: Select[Any]) -> Select[Any]:
+    return (
+        query.select_from(WorkItem)
+        .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
+        .join(Unit, Unit.id == WorkItem.unit_id)
+        .join(WorkflowDefinition, WorkflowDefinition.id == ProcessInstance.definition_id)
+    )
+
+
+def _conditions(user: Any, filters: InboxFilters, now: datetime) -> list[ColumnElement[bool]]:
+    conditions = [visible_work_items(user).whereclause]
+    if filters.procedure:
+        conditions.append(WorkflowDefinition.process_id == filters.procedure)
+    if filters.stage:
+        conditions.append(WorkItem.stage == filters.stage)
+    if filters.region:
+        conditions.append(Unit.region_code.startswith(region_prefix(filters.region), autoescape=True))
+    if filters.submitted_from:
+        conditions.append(WorkItem.created_at >= _beijing_midnight(filters.submitted_from))
+    if filters.submitted_to:
+        conditions.append(WorkItem.created_at < _beijing_midnight(filters.submitted_to + timedelta(days=1)))
+    if filters.overdue:
+        conditions.append(WorkItem.due_at < now)
+    if filters.claimed == "mine":
+        conditions.append(WorkItem.assignee == user.username)
+    elif filters.claimed == "unclaimed":
+        conditions.append(WorkItem.assignee.is_(None))
+    return [c for c in conditions if c is not None]
+
+
+def region_prefix(code: str) -> str:
+    """GB/T 2260 codes pad with zeros: 150000 (province) covers 15xxxx, 150600 (city) 1506xx."""
+    code = code.strip()
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
+def _beijing_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, BEIJING).astimezone(UTC)
+
+
+def _order(sort: str) -> list[Any]:
+    descending = sort.startswith("-")
+    column = SORT_COLUMNS.get(sort.lstrip("-"), SORT_COLUMNS[DEFAULT_SORT])
+    ordered = column.desc() if descending else column.asc()
+    return [ordered.nulls_last(), WorkItem.id.desc() if descending else WorkItem.id.asc()]
+
+
+def _is_overdue(item: WorkItem, now: datetime) -> bool:
+    return item.due_at is not None and item.due_at < now
+
+
+def _domain_names(session: Session, instance_ids: list[int]) -> dict[int, str]:
+    """The domain each application registers, where there is one (only the page's rows)."""
+    if not instance_ids:
+        return {}
+    query = select(Domain.instance_id, Domain.name).where(Domain.instance_id.in_(instance_ids))
+    return {instance_id: name for instance_id, name in session.execute(query.order_by(Domain.id))}
+
+
+def _by_stage(session: Session, user: Any) -> list[tuple[str, int]]:
+    query = (
+        select(WorkItem.stage, func.count(WorkItem.id))
+        .where(visible_work_items(user).whereclause)  # type: ignore[arg-type]
+        .group_by(WorkItem.stage)
+        .order_by(WorkItem.stage)
+    )
+    return [(stage, count) for stage, count in session.execute(query)]
+
+
+def _by_procedure(session: Session, user: Any) -> list[tuple[str, str, int]]:
+    query = (
+        _joined(select(WorkflowDefinition.process_id, func.max(WorkflowDefinition.name), func.count(WorkItem.id)))
+        .where(visible_work_items(user).whereclause)  # type: ignore[arg-type]
+        .group_by(WorkflowDefinition.process_id)
+        .order_by(WorkflowDefinition.process_id)
+    )
+    return [(process_id, name, count) for process_id, name, count in session.execute(query)]
+
+
+# ---- the task page -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """Part of the application as submitted: a form's title and its (field title, value) rows."""
+
+    title: str
+    rows: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    item: WorkItem
+    instance: ProcessInstance
+    unit: Unit
+    procedure: str
+    instructions: str
+    schema: dict[str, Any]  # the decision form of this task
+    sections: list[Section]
+    colleagues: list[User]
+    timeline: list[AuditEvent]
+
+
+def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
+    """What a reviewer sees on a task: the application read-only, the diagram's instructions, the form."""
+    engine = get_engine()
+    instance = session.get(ProcessInstance, item.instance_id)
+    assert instance is not None  # a work item always belongs to an instance
+    compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
+    data = engine.runner.application_data(instance.id)
+    earlier_forms = [engine.forms.schema(name) for name in diagram_forms(compiled) if name != item.form]
+    return TaskPage(
+        item=item,
+        instance=instance,
+        unit=session.get(Unit, instance.unit_id),  # type: ignore[arg-type]
+        procedure=compiled.name,
+        instructions=compiled.instructions.get(item.task_name, ""),
+        schema=engine.forms.schema(item.form or ""),
+        sections=sections(earlier_forms, data),
+        colleagues=colleagues(session, user),
+        timeline=applications.timeline(session, instance.id),
+    )
+
+
+def diagram_forms(compiled: CompiledDefinition) -> list[str]:
+    """Form files the diagram references, in document order (start form first)."""
+    keys = ("startFormJsonSchemaFilename", "formJsonSchemaFilename")
+    names = [props[key] for props in compiled.properties.values() for key in keys if props.get(key)]
+    return list(dict.fromkeys(names))
+
+
+def sections(schemas: list[dict[str, Any]], data: dict[str, Any]) -> list[Section]:
+    """The data fields each form defines, titled by the form; a field shows once, under its first form."""
+    shown: set[str] = set()
+    result = []
+    for schema in schemas:
+        rows = []
+        for name, prop in schema.get("properties", {}).items():
+            if name in shown or data.get(name) in (None, "", []):
+                continue
+            shown.add(name)
+            rows.append((str(prop.get("title") or name), display(data[name], prop)))
+        if rows:
+            result.append(Section(str(schema.get("title", "")), rows))
+    return result
+
+
+def display(value: Any, prop: dict[str, Any]) -> str:
+    """A value as the form offered it: option titles for codes, 是/否, lists joined with 、."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(display(v, prop.get("items", {})) for v in value)
+    if isinstance(value, dict):
+        return "；".join(f"{k}：{display(v, {})}" for k, v in value.items())
+    titles = {str(o["const"]): str(o.get("title", o["const"])) for o in prop.get("oneOf", []) if "const" in o}
+    return titles.get(str(value), str(value))
+
+
+# ---- search and 已办 -------------------------------------------------------------------
+
+
+def search(session: Session, user: Any, text: str, limit: int = SEARCH_LIMIT) -> list[SearchHit]:
+    """Applications in the user's jurisdiction by 申请编号, 单位名称 or 域名 (part of it), newest first."""
+    text = text.strip()[:100]
+    if not text:
+        return []
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    domains = select(Domain).where(Domain.name.ilike(pattern, escape="\\")).subquery()
+    visible = visible_instances(user).whereclause
+    query = (
+        select(ProcessInstance, Unit.name, WorkflowDefinition.name)
+        .join(Unit, Unit.id == ProcessInstance.unit_id)
+        .join(WorkflowDefinition, WorkflowDefinition.id == ProcessInstance.definition_id)
+        .where(
+            *([visible] if visible is not None else []),
+            or_(
+                ProcessInstance.business_key.ilike(pattern, escape="\\"),
+                Unit.name.ilike(pattern, escape="\\"),
+                ProcessInstance.id.in_(select(domains.c.instance_id)),
+                ProcessInstance.unit_id.in_(select(domains.c.unit_id)),  # renewals and site reviews
+            ),
+        )
+        .order_by(ProcessInstance.id.desc())
+        .limit(limit)
+    )
+    found = session.execute(query).all()
+    items = _open_items(session, user, [instance.id for instance, *_ in found])
+    return [SearchHit(instance, unit, procedure, items.get(instance.id)) for instance, unit, procedure in found]
+
+
+def _open_items(session: Session, user: Any, instance_ids: list[int]) -> dict[int, int]:
+    if not instance_ids:
+        return {}
+    query = visible_work_items(user).where(WorkItem.instance_id.in_(instance_ids)).order_by(WorkItem.id)
+    return {item.instance_id: item.id for item in reversed(list(session.scalars(query)))}
+
+
+def done(session: Session, user: Any, page: int = 1, page_size: int = PAGE_SIZE) -> Paged:
+    """Tasks the user completed (from the audit trail), newest first."""
+    mine = (AuditEvent.actor == user.username, AuditEvent.action == "complete")
+    total = session.scalar(select(func.count(AuditEvent.id)).where(*mine)) or 0
+    page = min(max(page, 1), max(1, -(-total // page_size)))
+    query = (
+        select(AuditEvent, ProcessInstance.business_key, Unit.name, WorkflowDefinition.name, WorkflowDefinition.id)
+        .join(ProcessInstance, ProcessInstance.id == AuditEvent.instance_id)
+        .join(Unit, Unit.id == ProcessInstance.unit_id)
+        .join(WorkflowDefinition, WorkflowDefinition.id == ProcessInstance.definition_id)
+        .where(*mine)
+        .order_by(AuditEvent.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    rows = [
+        DoneRow(event, key, unit, procedure, _decision_title(session, definition_id, event))
+        for event, key, unit, procedure, definition_id in session.execute(query)
+    ]
+    return Paged(rows, total, page, page_size)
+
+
+def _decision_title(session: Session, definition_id: int, event: AuditEvent) -> str:
+    """The recorded decision code under the title the task's form gives it (compiled diagrams are cached)."""
+    if not event.decision or not event.task_name:
+        return event.decision or ""
+    engine = get_engine()
+    props = engine.definitions.compiled_by_id(session, definition_id).element_properties(event.task_name)
+    form = props.get("formJsonSchemaFilename")
+    properties = engine.forms.schema(form).get("properties", {}) if form else {}
+    return display(event.decision, properties.get("decision", {}))
+
+
+# ---- claim, release, transfer ----------------------------------------------------------
+
+
+def claim(session: Session, user: Any, item_id: int, ip: str | None = None) -> WorkItem:
+    """Take an unclaimed item; losing the race to a colleague is a refusal, not an overwrite."""
+    taken = _conditional_update(session, user, item_id, WorkItem.assignee.is_(None), user.username)
+    if not taken:
+        raise ServiceRefusal(_lost_message(session, user, item_id, "已被他人签收"))
+    return _audited(session, user, item_id, "claim", {}, ip)
+
+
+def release(session: Session, user: Any, item_id: int, ip: str | None = None) -> WorkItem:
+    """Give back an item the user claimed; only the assignee may release it."""
+    released = _conditional_update(session, user, item_id, WorkItem.assignee == user.username, None)
+    if not released:
+        raise ServiceRefusal(_lost_message(session, user, item_id, "只有签收人可以释放该任务"))
+    return _audited(session, user, item_id, "release", {}, ip)
+
+
+def transfer(session: Session, user: Any, item_id: int, colleague_username: str, ip: str | None = None) -> WorkItem:
+    """Hand an unclaimed or own item to an active colleague of the same role and office."""
+    colleague = next((c for c in colleagues(session, user) if c.username == colleague_username), None)
+    if colleague is None:
+        raise ServiceRefusal("只能转办给本机构同一角色的在岗同事", field="colleague")
+    mine_or_free = or_(WorkItem.assignee.is_(None), WorkItem.assignee == user.username)
+    if not _conditional_update(session, user, item_id, mine_or_free, colleague.username):
+        raise ServiceRefusal(_lost_message(session, user, item_id, "已被他人签收，不能转办"))
+    detail = {"to": colleague.username, "to_name": colleague.display_name}
+    return _audited(session, user, item_id, "transfer", detail, ip)
+
+
+def colleagues(session: Session, user: Any) -> list[User]:
+    """Active users of the same role and office, the user excluded: who an item may be transferred to."""
+    if user.office_id is None:
+        return []
+    query = select(User).where(
+        User.role == user.role, User.office_id == user.office_id, User.active.is_(True), User.id != user.id
+    )
+    return list(session.scalars(query.order_by(User.username)))
+
+
+def _conditional_update(
+    session: Session, user: Any, item_id: int, condition: ColumnElement[bool], assignee: str | None
+) -> bool:
+    """One UPDATE … WHERE: of two reviewers racing for an item, exactly one changes the row."""
+    visible = visible_work_items(user).whereclause
+    statement = (
+        update(WorkItem)
+        .where(WorkItem.id == item_id, condition, *([visible] if visible is not None else []))
+        .values(assignee=assignee)
+        .execution_options(synchronize_session=False)
+    )
+    changed = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+    session.expire_all()
+    return changed
+
+
+def _lost_message(session: Session, user: Any, item_id: int, message: str) -> str:
+    if session.scalar(visible_work_items(user).where(WorkItem.id == item_id)) is None:
+        return "该任务已办理或已撤销，请刷新后查看最新状态"
+    return message
+
+
+def _audited(
+    session: Session, user: Any, item_id: int, action: str, detail: dict[str, Any], ip: str | None
+) -> WorkItem:
+    item = session.get(WorkItem, item_id)
+    assert item is not None  # the conditional update just matched it
+    actor = Actor(user.username, user.role, ip, user.office_code)
+    audit.record(session, actor, action, item.instance_id, (item.task_name, item.title), detail=detail)
+    session.flush()
+    return item
