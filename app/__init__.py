@@ -10,6 +10,7 @@ from sqlalchemy import event
 
 from app.config import PROJECT_ROOT, load_settings
 from app.extensions import babel, csrf, db, login_manager, migrate
+from app.web.i18n import select_locale
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -23,7 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
-    babel.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
     _init_login(app)
     with app.app_context():
         _tune_sqlite()

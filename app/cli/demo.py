@@ -21,12 +21,13 @@ def register(app: Flask) -> None:
 @click.command()
 def demo() -> None:
     """Create demo offices, units and accounts (idempotent) and print them."""
-    created = demo_service.seed(db.session)
+    created = demo_service.seed(db.session, with_domains=True)
     db.session.commit()
     click.echo(f"演示账号（密码均为 {demo_service.DEMO_PASSWORD}）：")
     for user in created:
         where = user.unit.name if user.unit else (user.office.name if user.office else "")
         click.echo(f"  {user.username:<10} {user.role:<6} {where}")
+    click.echo(f"演示单位已有有效域名：{'、'.join(demo_service.DEMO_DOMAINS)}")
 
 
 @click.group("regions")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Charge, Domain, Remittance, Unit
@@ -84,3 +84,33 @@ def confirm_remittance(session: Session, remittance_id: int, actor: str, now: da
         charge.status = "confirmed"
     session.flush()
     return [c.id for c in charges]
+
+
+def collected_charges(session: Session, office_code: str) -> list[tuple[Charge, Domain, Unit]]:
+    """Fees this 编办 collected and has not remitted yet, oldest first."""
+    region = office_code.split(":", 1)[-1]
+    query = (
+        select(Charge, Domain, Unit)
+        .join(Domain, Domain.id == Charge.domain_id)
+        .join(Unit, Unit.id == Charge.unit_id)
+        .where(Charge.status == "collected", Unit.region_code == region)
+        .order_by(Charge.collected_at, Charge.id)
+    )
+    return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+
+
+def remittances(
+    session: Session, office_code: str | None = None, confirmed: bool | None = None
+) -> list[tuple[Remittance, int, int]]:
+    """Remittance batches with their number of charges and total amount, newest first."""
+    query = (
+        select(Remittance, func.count(Charge.id), func.coalesce(func.sum(Charge.amount_yuan), 0))
+        .join(Charge, Charge.remittance_id == Remittance.id, isouter=True)
+        .group_by(Remittance.id)
+        .order_by(Remittance.id.desc())
+    )
+    if office_code:
+        query = query.where(Remittance.office_code == office_code)
+    if confirmed is not None:
+        query = query.where(Remittance.confirmed_at.is_not(None) if confirmed else Remittance.confirmed_at.is_(None))
+    return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Contact, Office, Unit, User
+from app.models import Contact, Domain, Office, Unit, User
 from app.models.account import ADMIN_ROLE, BIANBAN_ROLE, CONAC_ROLE, POLICY_ROLE, UNIT_ROLE
 from app.services.accounts import hash_password
+from app.services.domains import add_years
+from app.taskforms.formats import domain_suffix, to_ascii_domain
 
 DEMO_PASSWORD = "demo2026pw"
+DEMO_DOMAINS = ("鄂尔多斯市人民政府办公室.政务", "鄂尔多斯市第一人民医院.公益")
 # (username, role, display name, office code or unit index)
 DEMO_STAFF = (
     ("bianban", BIANBAN_ROLE, "鄂尔多斯市委编办 审核员", "编办:150600"),
@@ -59,14 +64,43 @@ DEMO_UNITS = (
 )
 
 
-def seed(session: Session) -> list[User]:
-    """Create demo offices, units and one account per role unless they exist; returns the accounts."""
+def seed(session: Session, with_domains: bool = False) -> list[User]:
+    """Create demo offices, units and one account per role unless they exist; returns the accounts.
+
+    `with_domains` also gives each demo unit a paid domain, so a newcomer can walk 开办审核 at once.
+    """
     units = _seed_units(session)
+    if with_domains:
+        for unit, domain_name in zip(units, DEMO_DOMAINS, strict=True):
+            _active_domain(session, unit, domain_name)
     accounts = [_unit_account(session, f"unit{number}", unit) for number, unit in enumerate(units, start=1)]
     for username, role, display_name, office_code in DEMO_STAFF:
         accounts.append(_staff_account(session, username, role, display_name, office_code))
     session.flush()
     return accounts
+
+
+def _active_domain(session: Session, unit: Unit, name: str) -> None:
+    """A paid, unexpired domain, so the demo units can apply for 开办审核 / 标识 at once."""
+    if session.scalar(select(Domain.id).where(Domain.name == name)) is not None:
+        return
+    today = date.today()
+    session.add(
+        Domain(
+            unit=unit,
+            name=name,
+            ascii_name=to_ascii_domain(name),
+            suffix=domain_suffix(name),
+            status="active",
+            years=1,
+            host_mode="none",
+            registered_on=today,
+            expires_on=add_years(today, 1),
+            contact_name=unit.contacts[0].name,
+            contact_mobile=unit.contacts[0].mobile,
+            contact_email=unit.contacts[0].email,
+        )
+    )
 
 
 def _unit_account(session: Session, username: str, unit: Unit) -> User:

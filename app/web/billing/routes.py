@@ -1,0 +1,62 @@
+"""Fees after collection: 编办 remits collected fees to CONAC; CONAC confirms (认款) a remittance."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.engine import get_engine
+from app.engine.errors import EngineError
+from app.extensions import db
+from app.models.account import BIANBAN_ROLE, CONAC_ROLE
+from app.services import billing
+from app.services.errors import ServiceRefusal
+from app.web.access import current_actor, gate
+
+blueprint = Blueprint("billing", __name__, url_prefix="/billing")
+gate(blueprint, BIANBAN_ROLE, CONAC_ROLE)
+
+
+@blueprint.get("/")
+def overview() -> str:
+    if current_user.role == BIANBAN_ROLE:
+        return render_template(
+            "billing/bianban.html",
+            charges=billing.collected_charges(db.session, current_user.office_code),
+            batches=billing.remittances(db.session, office_code=current_user.office_code),
+        )
+    return render_template(
+        "billing/conac.html",
+        pending=billing.remittances(db.session, confirmed=False),
+        confirmed=billing.remittances(db.session, confirmed=True)[:50],
+    )
+
+
+@blueprint.post("/remittances")
+def create_remittance() -> Response:
+    if current_user.role != BIANBAN_ROLE:
+        abort(403)
+    try:
+        charge_ids = [int(value) for value in request.form.getlist("charge_id")]
+        remittance = billing.create_remittance(db.session, current_user.office_code, charge_ids, current_user.username)
+        db.session.commit()
+    except (ServiceRefusal, ValueError) as exc:
+        db.session.rollback()
+        flash(getattr(exc, "message", "请选择有效的费用"), "error")
+        return redirect(url_for("billing.overview"))
+    flash(f"已生成汇款批次 {remittance.id}，共 {len(charge_ids)} 笔，请按批次向CONAC汇款。", "success")
+    return redirect(url_for("billing.overview"))
+
+
+@blueprint.post("/remittances/<int:remittance_id>/confirm")
+def confirm_remittance(remittance_id: int) -> Response:
+    if current_user.role != CONAC_ROLE:
+        abort(403)
+    try:
+        moved = get_engine().runner.confirm_remittance(remittance_id, current_actor())
+    except EngineError as error:
+        flash(error.message, "error")
+        return redirect(url_for("billing.overview"))
+    flash(f"汇款批次 {remittance_id} 已认款，{len(moved)} 件申请将于1个工作日后办结。", "success")
+    return redirect(url_for("billing.overview"))
