@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -50,13 +50,20 @@ class ProcessInstance(db.Model):
     unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)  # routing needs its region
 
     __mapper_args__ = {"version_id_col": version}  # compare-and-set on every save
+    # Work items → procedure without reading the (large) state rows: the inbox counts per procedure.
+    __table_args__ = (Index("ix_process_instance_id_definition", "id", "definition_id"),)
 
 
 class WorkItem(db.Model):
     """A ready user task, projected on every save; every inbox is a query on this table."""
 
     # Ids appear in URLs: never reuse one, or a stale page could act on another task.
-    __table_args__ = {"sqlite_autoincrement": True}
+    # An inbox is one office and role: paged in arrival order, counted and grouped (index-only) from these.
+    __table_args__ = (
+        Index("ix_work_item_inbox_created", "office_code", "role", "created_at"),
+        Index("ix_work_item_inbox_stage", "office_code", "role", "stage", "instance_id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)

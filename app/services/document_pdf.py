@@ -64,9 +64,13 @@ class TableLayout:
     notes: str = ""
 
 
+def find_fonts() -> tuple[FontFile, FontFile]:
+    """(regular, bold) Noto CJK fonts found under FONT_DIRS; bold falls back to regular."""
+    return _fonts_under(tuple(FONT_DIRS))
+
+
 @lru_cache(maxsize=4)
-def find_fonts(folders: tuple[Path, ...] = FONT_DIRS) -> tuple[FontFile, FontFile]:
-    """(regular, bold) Noto CJK fonts found under `folders`; bold falls back to regular."""
+def _fonts_under(folders: tuple[Path, ...]) -> tuple[FontFile, FontFile]:
     regular = _find(REGULAR_FONTS, folders)
     if regular is None:
         raise FontMissingError(
@@ -197,7 +201,7 @@ def _table(pdf: _Pdf, layout: TableLayout) -> None:
         text_align="LEFT",
         wrapmode=WrapMode.CHAR,
         padding=(1.2, 2),
-        min_row_height=9,
+        min_row_height=8,
     ) as table:
         for spec in layout.rows:
             if spec.section is not None:
@@ -207,6 +211,6 @@ def _table(pdf: _Pdf, layout: TableLayout) -> None:
             for position, text in enumerate(spec.cells):
                 span = width - position if position == len(spec.cells) - 1 else 1
                 if position % 2 == 0:
-                    row.cell(text, colspan=span, style=LABEL_STYLE, align=Align.C)
+                    row.cell(text, colspan=span, style=LABEL_STYLE, align=Align.C, v_align=VAlign.M)
                 else:
                     row.cell(text, colspan=span, align=Align.coerce(spec.align.upper()))

@@ -65,9 +65,7 @@ def remind(session: Session, instance: ProcessInstance, actor: Actor, unit_name:
         raise ServiceRefusal(current.reason)
     for item in current.overdue:
         due = item.due_at.astimezone(BEIJING).strftime("%Y-%m-%d") if item.due_at else ""
-        body = (
-            f"{unit_name}催办申请 {instance.business_key}：“{item.title}”已超过办理期限（{due}），请尽快办理。"
-        )
+        body = f"{unit_name}催办申请 {instance.business_key}：“{item.title}”已超过办理期限（{due}），请尽快办理。"
         notifications.queue(session, instance.id, {CHANNEL: item.office_code or item.role}, SUBJECT, body)
     session.add(
         AuditEvent(

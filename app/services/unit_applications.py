@@ -198,7 +198,7 @@ class ApplicationPage:
     instructions: str  # of the unit's open task
     waiting: list[Waiting]  # what others do now (or how it ended)
     paper: PaperMaterials | None
-    reason: str
+    reason: str  # 不通过原因, while the unit has to act on it (or the application ended with it)
     sections: list[Section]
     timeline: list[AuditEvent]
     documents_available: bool
@@ -219,25 +219,41 @@ def application_page(session: Session, instance: ProcessInstance, now: datetime)
     return ApplicationPage(
         instance=instance,
         procedure=compiled.name,
-        steps=steps(compiled.stages, instance.stage),
+        steps=steps(compiled.stages, instance.stage, _visited_stages(compiled, passed)),
         unit_item=unit_item,
         instructions=compiled.instructions.get(unit_item.task_name, "") if unit_item else "",
         waiting=_waiting(compiled, instance, current, others),
         paper=_paper(compiled) if documents and others and instance.status == "running" else None,
-        reason=rejection_reason(data),
+        reason=rejection_reason(data) if unit_item or instance.status == "completed" else "",
         sections=sections([engine.forms.schema(f) for f in unit_forms(compiled)], data),
         timeline=applications.timeline(session, instance.id),
         documents_available=documents,
         reminder=reminders.state(session, instance, now),
-        withdrawable=any(i.assignee is None and i.task_name in withdrawable_elements(compiled) for i in others),
+        withdrawable=_withdrawable(compiled, others),
     )
 
 
-def steps(stages: list[str], current: str) -> list[Step]:
-    """The diagram's stages in order: those before the current one done, the current one highlighted."""
+def steps(stages: list[str], current: str, visited: set[str] | None = None) -> list[Step]:
+    """The diagram's stages in order: those before the current one done, the current one highlighted.
+
+    With `visited` (stages this application has been through), a stage before the current one that
+    it never reached is a branch not taken (e.g. 审核不通过 on a first approval) and is left out.
+    """
     now = {part for part in current.split("、") if part in stages}
     last = max((stages.index(s) for s in now), default=-1)
-    return [Step(s, "current" if s in now else "done" if i < last else "todo") for i, s in enumerate(stages)]
+    result = []
+    for index, stage in enumerate(stages):
+        if stage in now:
+            result.append(Step(stage, "current"))
+        elif index > last:
+            result.append(Step(stage, "todo"))
+        elif visited is None or stage in visited:
+            result.append(Step(stage, "done"))
+    return result
+
+
+def _visited_stages(compiled: CompiledDefinition, passed: list[str]) -> set[str]:
+    return {compiled.element_properties(e).get("stage", "") for e in passed} - {""}
 
 
 def unit_forms(compiled: CompiledDefinition) -> list[str]:
@@ -256,6 +272,12 @@ def withdrawable_elements(compiled: CompiledDefinition) -> set[str]:
         if getattr(getattr(spec, "event_definition", None), "name", None) == WITHDRAW_MESSAGE:
             attached |= {o.bpmn_id for i in spec.inputs for o in i.outputs if o.bpmn_id and o is not spec}
     return attached
+
+
+def _withdrawable(compiled: CompiledDefinition, items: list[WorkItem]) -> bool:
+    """The unit may 撤回 while a reviewer's task that the diagram lets it withdraw from is unclaimed."""
+    elements = withdrawable_elements(compiled)
+    return any(i.assignee is None and i.task_name in elements for i in items)
 
 
 def _waiting(

@@ -1,0 +1,72 @@
+"""Administrators: staff accounts, and applications stuck in the error state (重试)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.models.account import ADMIN_ROLE
+from app.services import administration, applications
+from app.services.errors import ServiceRefusal
+from app.web.access import current_actor, gate
+from app.web.admin.forms import StaffForm
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+gate(blueprint, ADMIN_ROLE)
+
+
+@blueprint.get("/")
+def index() -> Response:
+    return redirect(url_for("admin.list_users"))
+
+
+@blueprint.get("/users")
+def list_users() -> str:
+    return render_template("admin/users.html", users=administration.users(db.session))
+
+
+@blueprint.route("/users/new", methods=["GET", "POST"])
+def create_user() -> Response | tuple[str, int]:
+    form = StaffForm()
+    form.office.choices = [("", _("（不属于审核机构）"))] + [
+        (o.code, f"{o.name}（{o.kind}）") for o in administration.offices(db.session)
+    ]
+    if form.validate_on_submit():
+        account = administration.StaffAccount(
+            username=form.username.data.strip(),
+            display_name=form.display_name.data.strip(),
+            role=form.role.data,
+            password=form.password.data,
+            office_code=form.office.data or None,
+        )
+        try:
+            user = administration.create_staff_account(db.session, account, current_actor())
+        except ServiceRefusal as refusal:
+            db.session.rollback()
+            getattr(form, refusal.field or "username", form.username).errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("已创建账号 %(username)s（%(role)s）", username=user.username, role=user.role), "success")
+            return redirect(url_for("admin.list_users"))
+    return render_template("admin/user_form.html", form=form), 200 if request.method == "GET" else 400
+
+
+@blueprint.get("/errors")
+def list_errors() -> str:
+    return render_template("admin/errors.html", failed=administration.failed_instances(db.session))
+
+
+@blueprint.post("/errors/<business_key>/retry")
+def retry_instance(business_key: str) -> Response:
+    instance = applications.find_instance(db.session, business_key)
+    if instance is None:
+        abort(404)
+    try:
+        instance = administration.retry(instance, current_actor())
+    except ServiceRefusal as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(_("申请 %(key)s 已重试成功，当前状态：%(stage)s", key=business_key, stage=instance.stage), "success")
+    return redirect(url_for("admin.list_errors"))
