@@ -173,7 +173,7 @@ class Application:
         return self
 
     def data(self) -> dict[str, Any]:
-        return self.engine.runner.application_data(self.instance_id)
+        return self.engine.reader.data(self.instance_id)
 
     def outbox(self) -> list[OutboxMessage]:
         query = select(OutboxMessage).where(OutboxMessage.instance_id == self.instance_id)

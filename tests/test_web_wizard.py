@@ -217,7 +217,7 @@ def test_a_unit_applies_is_rejected_revises_and_resubmits(login: Any, engine: En
 
     application = the_application()
     assert application.stage == "待审核"
-    assert engine.runner.application_data(application.id)["domain_name"] == "鄂尔多斯市政府.政务"
+    assert engine.reader.data(application.id)["domain_name"] == "鄂尔多斯市政府.政务"
     page = text(client.get(f"/unit/applications/{application.business_key}"))
     assert 'id="rejection-reason"' not in page and f"意见/原因：{REASON}" in page  # now history only
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, User, WorkItem
-from app.services import worklist
+from app.services import assignment, worklist
 from app.services.errors import ServiceRefusal
 from app.services.worklist import InboxFilters
 from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application
@@ -257,10 +257,10 @@ def test_a_claimed_item_is_only_for_its_assignee(login: Any, ordos: list[Applica
 
 def test_the_assignee_releases_an_item(demo: dict[str, Any], ordos: list[Application]) -> None:
     item_id = ordos[0].task().id
-    worklist.claim(db.session, user("bianban"), item_id)
+    assignment.claim(db.session, user("bianban"), item_id)
     with pytest.raises(ServiceRefusal, match="只有签收人"):
-        worklist.release(db.session, user("bianban2"), item_id)
-    worklist.release(db.session, user("bianban"), item_id)
+        assignment.release(db.session, user("bianban2"), item_id)
+    assignment.release(db.session, user("bianban"), item_id)
     db.session.commit()
     assert ordos[0].task().assignee is None
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.in_(("claim", "release"))))
@@ -295,7 +295,7 @@ def test_two_reviewers_claiming_at_once_one_wins(
     item_id = ordos[0].task().id
 
     def claim_as(name: str) -> str:
-        worklist.claim(db.session, user(name), item_id)
+        assignment.claim(db.session, user(name), item_id)
         db.session.commit()
         return name
 

@@ -12,6 +12,7 @@ from app.engine.definitions import DefinitionStore
 from app.engine.lint import Linter
 from app.engine.operators import OperatorRegistry
 from app.engine.platform_operators import build_registry
+from app.engine.reader import InstanceReader
 from app.engine.runner import Runner
 from app.engine.scripting import HELPER_NAMES
 from app.extensions import db
@@ -27,6 +28,7 @@ class Engine:
     operators: OperatorRegistry
     forms: FormLibrary
     runner: Runner
+    reader: InstanceReader
     workflows_dir: Path
 
     def deploy_file(self, path: Path, deployed_by: str) -> tuple[WorkflowDefinition, bool]:
@@ -52,7 +54,8 @@ def build_engine(app: Flask) -> Engine:
     forms = FormLibrary(app.config["FORMS_DIR"])
     definitions = DefinitionStore(Linter(operators, forms, HELPER_NAMES), int(app.config["MAX_DIAGRAM_BYTES"]))
     runner = Runner(lambda: db.session, definitions, operators, forms, app.config, _utcnow)
-    return Engine(definitions, operators, forms, runner, Path(app.config["WORKFLOWS_DIR"]))
+    reader = InstanceReader(lambda: db.session, definitions, runner.serializer)
+    return Engine(definitions, operators, forms, runner, reader, Path(app.config["WORKFLOWS_DIR"]))
 
 
 def get_engine() -> Engine:

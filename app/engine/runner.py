@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.engine import subscriptions
 from app.engine.business_keys import next_business_key
 from app.engine.context import ActionContext
 from app.engine.definitions import CompiledDefinition, DefinitionStore
@@ -40,7 +41,7 @@ from app.engine.sandbox import Limits
 from app.engine.scripting import PlatformScriptEngine
 from app.engine.serializer import StateSerializer
 from app.engine.worklist import Projector, Snapshot, current_stage
-from app.models import MessageSubscription, ProcessInstance, TimerSubscription, Unit, WorkItem
+from app.models import ProcessInstance, Unit, WorkItem
 from app.services import audit, billing
 from app.services.audit import Actor
 from app.services.calendar import to_beijing_date
@@ -140,7 +141,7 @@ class Runner:
         moment = now or self.clock()
         fired: list[str] = []
         for _ in range(limit):
-            instance_id = self._claim_due_timer(moment)
+            instance_id = subscriptions.claim_due_timer(self.session, moment)
             if instance_id is None:
                 break
             with self._failure_recorded(instance_id, {"kind": "timers", "at": moment.isoformat()}):
@@ -163,7 +164,7 @@ class Runner:
                 raise RefusedError(refusal.message) from refusal
             return [
                 self._deliver(instance_id, message_name, payload, actor, now)
-                for instance_id in self._subscribers(message_name, keys)
+                for instance_id in subscriptions.subscribers(self.session, message_name, keys)
             ]
 
     def confirm_remittance(self, remittance_id: int, actor: Actor) -> list[str]:
@@ -207,31 +208,6 @@ class Runner:
             result = self._complete(instance_id, str(action["task_id"]), replay, dict(action["data"]), None)
         self._audit_alone(actor, "retry", instance_id)
         return result
-
-    def application_data(self, instance_id: int) -> dict[str, Any]:
-        """The data of an application as its latest step left it (for display and documents)."""
-        instance = self.session.get(ProcessInstance, instance_id)
-        if instance is None:
-            raise NotFoundError("没有找到该申请")
-        compiled = self.definitions.compiled(instance.definition)
-        workflow = self.serializer.load(instance.state, compiled.spec, compiled.subprocess_specs)
-        latest = workflow.last_task or workflow.task_tree
-        return dict(latest.data)
-
-    def progress(self, instance_id: int) -> tuple[list[str], list[str]]:
-        """Element ids already passed and element ids open now, for marking the live diagram."""
-        instance = self.session.get(ProcessInstance, instance_id)
-        if instance is None:
-            raise NotFoundError("没有找到该申请")
-        compiled = self.definitions.compiled_by_id(self.session, instance.definition_id)
-        workflow = self.serializer.load(instance.state, compiled.spec, compiled.subprocess_specs)
-        done = {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id}
-        current = {
-            t.task_spec.bpmn_id
-            for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
-            if t.task_spec.bpmn_id
-        }
-        return sorted(done - current), sorted(current)
 
     # ---- steps -----------------------------------------------------------------------
 
@@ -405,30 +381,6 @@ class Runner:
         if assignee is not None and assignee != actor.name:
             self.session.rollback()
             raise ConflictError(f"该任务已由 {assignee} 签收办理")
-
-    def _claim_due_timer(self, now: datetime) -> int | None:
-        query = (
-            select(TimerSubscription.instance_id)
-            .join(ProcessInstance, ProcessInstance.id == TimerSubscription.instance_id)
-            .where(TimerSubscription.due_at <= now, ProcessInstance.status == "running")
-            .order_by(TimerSubscription.due_at)
-            .limit(1)
-        )
-        if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=TimerSubscription, skip_locked=True)
-        instance_id = self.session.scalar(query)
-        if instance_id is None:
-            self.session.rollback()
-        return instance_id
-
-    def _subscribers(self, message_name: str, keys: list[str]) -> list[int]:
-        query = (
-            select(MessageSubscription.instance_id)
-            .where(MessageSubscription.message_name == message_name, MessageSubscription.correlation_key.in_(keys))
-            .order_by(MessageSubscription.instance_id)
-            .distinct()
-        )
-        return list(self.session.scalars(query))
 
     # ---- transactions ----------------------------------------------------------------
 

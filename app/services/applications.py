@@ -51,8 +51,3 @@ def waiting_timers(session: Session, instance_id: int) -> list[TimerSubscription
     query = select(TimerSubscription).where(TimerSubscription.instance_id == instance_id)
     return list(session.scalars(query.order_by(TimerSubscription.due_at)))
 
-
-def done_by(session: Session, username: str, limit: int = 100) -> list[AuditEvent]:
-    """Tasks a reviewer completed, newest first."""
-    query = select(AuditEvent).where(AuditEvent.actor == username, AuditEvent.action == "complete")
-    return list(session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)))

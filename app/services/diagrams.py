@@ -16,5 +16,5 @@ def definition_xml(session: Session, instance: ProcessInstance) -> str:
 
 def progress(instance: ProcessInstance) -> dict[str, list[str]]:
     """Element ids already passed (`done`) and open now (`current`), for markers on the diagram."""
-    done, current = get_engine().runner.progress(instance.id)
+    done, current = get_engine().reader.progress(instance.id)
     return {"done": done, "current": current}

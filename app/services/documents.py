@@ -152,7 +152,7 @@ def offered(session: Session, instance: ProcessInstance) -> list[DocumentTemplat
     compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
     if not compiled.process_properties.get(AVAILABLE_AFTER):
         return []
-    done, _current = engine.runner.progress(instance.id)
+    done, _current = engine.reader.progress(instance.id)
     return [t for t in templates_for(compiled.process_id) if unavailable_reason(compiled, done, t) is None]
 
 
@@ -161,11 +161,11 @@ def render(session: Session, instance: ProcessInstance, name: str, now: datetime
     engine = get_engine()
     template = load(name)
     compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
-    done, _current = engine.runner.progress(instance.id)
+    done, _current = engine.reader.progress(instance.id)
     reason = unavailable_reason(compiled, done, template)
     if reason:
         raise DocumentUnavailable(reason)
-    context = _context(session, instance, compiled, engine.runner.application_data(instance.id))
+    context = _context(session, instance, compiled, engine.reader.data(instance.id))
     context["today"] = chinese_date(to_beijing_date(now or engine.runner.clock()))
     return Rendered(template.title, f"{instance.business_key}-{template.title}.pdf", _pdf(template, context))
 

@@ -21,7 +21,7 @@ from app.engine.runner import WITHDRAW_MESSAGE
 from app.models import AuditEvent, Domain, ProcessInstance, Unit, WorkItem
 from app.services import applications, drafts, procedures, reminders
 from app.services.audit import Actor
-from app.services.worklist import Section, sections
+from app.services.task_pages import Section, sections
 
 UNIT_LANE = "单位"
 REJECTED = "reject"
@@ -137,7 +137,7 @@ def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
     engine = get_engine()
     instance = task_instance(session, item)
     compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
-    data = engine.runner.application_data(instance.id)
+    data = engine.reader.data(instance.id)
     schema = engine.forms.schema(item.form or "")
     draft = drafts.find(session, item.task_id, user.id)
     own = {k: v for k, v in data.items() if k in schema.get("properties", {})}
@@ -210,8 +210,8 @@ def application_page(session: Session, instance: ProcessInstance, now: datetime)
     """Stage, next step, materials, the submitted data and the history of one of the unit's applications."""
     engine = get_engine()
     compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
-    data = engine.runner.application_data(instance.id)
-    passed, current = engine.runner.progress(instance.id)
+    data = engine.reader.data(instance.id)
+    passed, current = engine.reader.progress(instance.id)
     items = applications.list_work_items(session, instance_id=instance.id)
     unit_item = next((i for i in items if i.role == UNIT_LANE), None)
     others = [i for i in items if i.role != UNIT_LANE]

@@ -1,4 +1,4 @@
-"""Reviewers' worklists: 待办 with filters, search, 已办, and claiming, releasing, transferring items.
+"""Reviewers' worklists: 待办 with filters and counts, search, 已办.
 
 Lists are queries on the work-item table joined to instances, units and definitions; no
 workflow is deserialized to build a list. Every query starts from the jurisdiction rules,
@@ -11,17 +11,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.engine import get_engine
-from app.engine.definitions import CompiledDefinition
-from app.models import AuditEvent, Domain, ProcessInstance, Unit, User, WorkflowDefinition, WorkItem
-from app.services import applications, audit
-from app.services.audit import Actor
+from app.models import AuditEvent, Domain, ProcessInstance, Unit, WorkflowDefinition, WorkItem
 from app.services.calendar import BEIJING
-from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import visible_instances, visible_work_items
+from app.services.task_pages import display
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -243,86 +240,6 @@ def _facets(session: Session, user: Any) -> tuple[list[tuple[str, int]], list[tu
     return sorted(by_stage.items()), [(pid, name, n) for pid, (name, n) in sorted(by_procedure.items())]
 
 
-# ---- the task page -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Section:
-    """Part of the application as submitted: a form's title and its (field title, value) rows."""
-
-    title: str
-    rows: list[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class TaskPage:
-    item: WorkItem
-    instance: ProcessInstance
-    unit: Unit
-    procedure: str
-    instructions: str
-    schema: dict[str, Any]  # the decision form of this task
-    sections: list[Section]
-    colleagues: list[User]
-    timeline: list[AuditEvent]
-
-
-def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
-    """What a reviewer sees on a task: the application read-only, the diagram's instructions, the form."""
-    engine = get_engine()
-    instance = session.get(ProcessInstance, item.instance_id)
-    assert instance is not None  # a work item always belongs to an instance
-    compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
-    data = engine.runner.application_data(instance.id)
-    earlier_forms = [engine.forms.schema(name) for name in diagram_forms(compiled) if name != item.form]
-    return TaskPage(
-        item=item,
-        instance=instance,
-        unit=session.get(Unit, instance.unit_id),  # type: ignore[arg-type]
-        procedure=compiled.name,
-        instructions=compiled.instructions.get(item.task_name, ""),
-        schema=engine.forms.schema(item.form or ""),
-        sections=sections(earlier_forms, data),
-        colleagues=colleagues(session, user),
-        timeline=applications.timeline(session, instance.id),
-    )
-
-
-def diagram_forms(compiled: CompiledDefinition) -> list[str]:
-    """Form files the diagram references, in document order (start form first)."""
-    keys = ("startFormJsonSchemaFilename", "formJsonSchemaFilename")
-    names = [props[key] for props in compiled.properties.values() for key in keys if props.get(key)]
-    return list(dict.fromkeys(names))
-
-
-def sections(schemas: list[dict[str, Any]], data: dict[str, Any]) -> list[Section]:
-    """The data fields each form defines, titled by the form; a field shows once, under its first form."""
-    shown: set[str] = set()
-    result = []
-    for schema in schemas:
-        rows = []
-        for name, prop in schema.get("properties", {}).items():
-            if name in shown or data.get(name) in (None, "", []):
-                continue
-            shown.add(name)
-            rows.append((str(prop.get("title") or name), display(data[name], prop)))
-        if rows:
-            result.append(Section(str(schema.get("title", "")), rows))
-    return result
-
-
-def display(value: Any, prop: dict[str, Any]) -> str:
-    """A value as the form offered it: option titles for codes, 是/否, lists joined with 、."""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return "、".join(display(v, prop.get("items", {})) for v in value)
-    if isinstance(value, dict):
-        return "；".join(f"{k}：{display(v, {})}" for k, v in value.items())
-    titles = {str(o["const"]): str(o.get("title", o["const"])) for o in prop.get("oneOf", []) if "const" in o}
-    return titles.get(str(value), str(value))
-
-
 # ---- search and 已办 -------------------------------------------------------------------
 
 
@@ -403,74 +320,3 @@ def _decision_title(session: Session, definition_id: int, event: AuditEvent) -> 
 
 
 # ---- claim, release, transfer ----------------------------------------------------------
-
-
-def claim(session: Session, user: Any, item_id: int, ip: str | None = None) -> WorkItem:
-    """Take an unclaimed item; losing the race to a colleague is a refusal, not an overwrite."""
-    taken = _conditional_update(session, user, item_id, WorkItem.assignee.is_(None), user.username)
-    if not taken:
-        raise ServiceRefusal(_lost_message(session, user, item_id, "已被他人签收"))
-    return _audited(session, user, item_id, "claim", {}, ip)
-
-
-def release(session: Session, user: Any, item_id: int, ip: str | None = None) -> WorkItem:
-    """Give back an item the user claimed; only the assignee may release it."""
-    released = _conditional_update(session, user, item_id, WorkItem.assignee == user.username, None)
-    if not released:
-        raise ServiceRefusal(_lost_message(session, user, item_id, "只有签收人可以释放该任务"))
-    return _audited(session, user, item_id, "release", {}, ip)
-
-
-def transfer(session: Session, user: Any, item_id: int, colleague_username: str, ip: str | None = None) -> WorkItem:
-    """Hand an unclaimed or own item to an active colleague of the same role and office."""
-    colleague = next((c for c in colleagues(session, user) if c.username == colleague_username), None)
-    if colleague is None:
-        raise ServiceRefusal("只能转办给本机构同一角色的在岗同事", field="colleague")
-    mine_or_free = or_(WorkItem.assignee.is_(None), WorkItem.assignee == user.username)
-    if not _conditional_update(session, user, item_id, mine_or_free, colleague.username):
-        raise ServiceRefusal(_lost_message(session, user, item_id, "已被他人签收，不能转办"))
-    detail = {"to": colleague.username, "to_name": colleague.display_name}
-    return _audited(session, user, item_id, "transfer", detail, ip)
-
-
-def colleagues(session: Session, user: Any) -> list[User]:
-    """Active users of the same role and office, the user excluded: who an item may be transferred to."""
-    if user.office_id is None:
-        return []
-    query = select(User).where(
-        User.role == user.role, User.office_id == user.office_id, User.active.is_(True), User.id != user.id
-    )
-    return list(session.scalars(query.order_by(User.username)))
-
-
-def _conditional_update(
-    session: Session, user: Any, item_id: int, condition: ColumnElement[bool], assignee: str | None
-) -> bool:
-    """One UPDATE … WHERE: of two reviewers racing for an item, exactly one changes the row."""
-    visible = visible_work_items(user).whereclause
-    statement = (
-        update(WorkItem)
-        .where(WorkItem.id == item_id, condition, *([visible] if visible is not None else []))
-        .values(assignee=assignee)
-        .execution_options(synchronize_session=False)
-    )
-    changed = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
-    session.expire_all()
-    return changed
-
-
-def _lost_message(session: Session, user: Any, item_id: int, message: str) -> str:
-    if session.scalar(visible_work_items(user).where(WorkItem.id == item_id)) is None:
-        return "该任务已办理或已撤销，请刷新后查看最新状态"
-    return message
-
-
-def _audited(
-    session: Session, user: Any, item_id: int, action: str, detail: dict[str, Any], ip: str | None
-) -> WorkItem:
-    item = session.get(WorkItem, item_id)
-    assert item is not None  # the conditional update just matched it
-    actor = Actor(user.username, user.role, ip, user.office_code)
-    audit.record(session, actor, action, item.instance_id, (item.task_name, item.title), detail=detail)
-    session.flush()
-    return item

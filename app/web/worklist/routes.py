@@ -21,7 +21,7 @@ from app.engine.errors import ConflictError, FormValidationError, NotFoundError,
 from app.extensions import db
 from app.models import WorkItem
 from app.models.account import REVIEWER_ROLES
-from app.services import worklist
+from app.services import assignment, task_pages, worklist
 from app.services.calendar import BEIJING
 from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import work_item_for
@@ -94,14 +94,16 @@ def complete_task(item_id: int) -> str | Response | tuple[str, int]:
 def claim_task(item_id: int) -> Response:
     _item_or_404(item_id)
     return _act(
-        lambda: worklist.claim(db.session, current_user, item_id, request.remote_addr), "已签收，该任务由您办理"
+        lambda: assignment.claim(db.session, current_user, item_id, request.remote_addr), "已签收，该任务由您办理"
     )
 
 
 @blueprint.post("/tasks/<int:item_id>/release")
 def release_task(item_id: int) -> Response:
     _item_or_404(item_id)
-    return _act(lambda: worklist.release(db.session, current_user, item_id, request.remote_addr), "已释放，同事可签收")
+    return _act(
+        lambda: assignment.release(db.session, current_user, item_id, request.remote_addr), "已释放，同事可签收"
+    )
 
 
 @blueprint.post("/tasks/<int:item_id>/transfer")
@@ -109,7 +111,7 @@ def transfer_task(item_id: int) -> Response:
     _item_or_404(item_id)
     colleague = request.form.get("colleague", "")
     return _act(
-        lambda: worklist.transfer(db.session, current_user, item_id, colleague, request.remote_addr),
+        lambda: assignment.transfer(db.session, current_user, item_id, colleague, request.remote_addr),
         f"已转办给 {colleague}",
         url_for("worklist.inbox"),
     )
@@ -129,7 +131,7 @@ def _item_or_404(item_id: int) -> WorkItem:
 def _render_task(
     item: WorkItem, data: dict[str, Any] | None = None, errors: dict[str, str] | None = None, problem: str = ""
 ) -> str:
-    page = worklist.task_page(db.session, current_user, item)
+    page = task_pages.task_page(db.session, current_user, item)
     return render_template(
         "worklist/task.html",
         page=page,

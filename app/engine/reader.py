@@ -1,0 +1,48 @@
+"""Reading one application's workflow without acting on it: its data and how far it has come."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
+
+from app.engine.definitions import DefinitionStore
+from app.engine.errors import NotFoundError
+from app.engine.serializer import StateSerializer
+from app.models import ProcessInstance
+
+
+class InstanceReader:
+    """Detail pages and documents read through this; lists never do (they query work items)."""
+
+    def __init__(
+        self, session_factory: Callable[[], Session], definitions: DefinitionStore, serializer: StateSerializer
+    ) -> None:
+        self._session_factory = session_factory
+        self.definitions = definitions
+        self.serializer = serializer
+
+    def data(self, instance_id: int) -> dict[str, Any]:
+        """The data of an application as its latest step left it (for display and documents)."""
+        workflow = self._workflow(instance_id)
+        latest = workflow.last_task or workflow.task_tree
+        return dict(latest.data)
+
+    def progress(self, instance_id: int) -> tuple[list[str], list[str]]:
+        """Element ids already passed and element ids open now, for marking the live diagram."""
+        workflow = self._workflow(instance_id)
+        done = {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id}
+        open_now = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        current = {t.task_spec.bpmn_id for t in open_now if t.task_spec.bpmn_id}
+        return sorted(done - current), sorted(current)
+
+    def _workflow(self, instance_id: int) -> BpmnWorkflow:
+        session = self._session_factory()
+        instance = session.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise NotFoundError("没有找到该申请")
+        compiled = self.definitions.compiled_by_id(session, instance.definition_id)
+        return self.serializer.load(instance.state, compiled.spec, compiled.subprocess_specs)

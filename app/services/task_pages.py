@@ -1,0 +1,91 @@
+"""What a reviewer's task page shows: the application read-only by form, the instructions, the form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.engine import get_engine
+from app.engine.definitions import CompiledDefinition
+from app.models import AuditEvent, ProcessInstance, Unit, User, WorkItem
+from app.services import applications
+from app.services.assignment import colleagues
+
+
+@dataclass(frozen=True)
+class Section:
+    """Part of the application as submitted: a form's title and its (field title, value) rows."""
+
+    title: str
+    rows: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    item: WorkItem
+    instance: ProcessInstance
+    unit: Unit
+    procedure: str
+    instructions: str
+    schema: dict[str, Any]  # the decision form of this task
+    sections: list[Section]
+    colleagues: list[User]
+    timeline: list[AuditEvent]
+
+
+def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
+    """What a reviewer sees on a task: the application read-only, the diagram's instructions, the form."""
+    engine = get_engine()
+    instance = session.get(ProcessInstance, item.instance_id)
+    assert instance is not None  # a work item always belongs to an instance
+    compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
+    data = engine.reader.data(instance.id)
+    earlier_forms = [engine.forms.schema(name) for name in diagram_forms(compiled) if name != item.form]
+    return TaskPage(
+        item=item,
+        instance=instance,
+        unit=session.get(Unit, instance.unit_id),  # type: ignore[arg-type]
+        procedure=compiled.name,
+        instructions=compiled.instructions.get(item.task_name, ""),
+        schema=engine.forms.schema(item.form or ""),
+        sections=sections(earlier_forms, data),
+        colleagues=colleagues(session, user),
+        timeline=applications.timeline(session, instance.id),
+    )
+
+
+def diagram_forms(compiled: CompiledDefinition) -> list[str]:
+    """Form files the diagram references, in document order (start form first)."""
+    keys = ("startFormJsonSchemaFilename", "formJsonSchemaFilename")
+    names = [props[key] for props in compiled.properties.values() for key in keys if props.get(key)]
+    return list(dict.fromkeys(names))
+
+
+def sections(schemas: list[dict[str, Any]], data: dict[str, Any]) -> list[Section]:
+    """The data fields each form defines, titled by the form; a field shows once, under its first form."""
+    shown: set[str] = set()
+    result = []
+    for schema in schemas:
+        rows = []
+        for name, prop in schema.get("properties", {}).items():
+            if name in shown or data.get(name) in (None, "", []):
+                continue
+            shown.add(name)
+            rows.append((str(prop.get("title") or name), display(data[name], prop)))
+        if rows:
+            result.append(Section(str(schema.get("title", "")), rows))
+    return result
+
+
+def display(value: Any, prop: dict[str, Any]) -> str:
+    """A value as the form offered it: option titles for codes, 是/否, lists joined with 、."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(display(v, prop.get("items", {})) for v in value)
+    if isinstance(value, dict):
+        return "；".join(f"{k}：{display(v, {})}" for k, v in value.items())
+    titles = {str(o["const"]): str(o.get("title", o["const"])) for o in prop.get("oneOf", []) if "const" in o}
+    return titles.get(str(value), str(value))
