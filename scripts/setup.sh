@@ -40,6 +40,9 @@ if [ ! -f app/static/vendor/.stamp-$(sha256sum package.json | cut -c1-16) ]; the
   touch app/static/vendor/.stamp-$(sha256sum package.json | cut -c1-16)
 fi
 
+echo "==> 编译界面翻译"
+.venv/bin/pybabel compile -d translations >/dev/null 2>&1
+
 export FLASK_APP=app
 echo "==> 升级数据库结构"
 .venv/bin/flask db upgrade >/dev/null

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask_babel import get_locale
 
 
 def register_blueprints(app: Flask) -> None:
@@ -11,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (public, auth, *_audience_blueprints()):
         app.register_blueprint(blueprint)
+    app.context_processor(lambda: {"current_locale": str(get_locale())})
     for code in (403, 404):
         app.register_error_handler(code, lambda error, code=code: (render_template(f"errors/{code}.html"), code))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
@@ -32,8 +33,8 @@ def _check(predicate: Any, format_name: str) -> Any:
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[_required("用户名"), Length(max=40)])
-    password = PasswordField("密码", validators=[_required("密码"), Length(max=64)])
+    username = StringField(_l("用户名"), validators=[_required("用户名"), Length(max=40)])
+    password = PasswordField(_l("密码"), validators=[_required("密码"), Length(max=64)])
 
 
 class RegistrationForm(FlaskForm):
