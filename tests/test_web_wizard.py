@@ -195,7 +195,7 @@ def test_a_unit_applies_is_rejected_revises_and_resubmits(login: Any, engine: En
     assert response.headers["Location"].endswith(f"/unit/applications/{application.business_key}")
     assert (application.stage, count(Draft)) == ("待审核", 0)
     listing = text(client.get("/unit/applications"))
-    assert application.business_key in listing and "待审核" in listing and "等待审核部门办理" in listing
+    assert application.business_key in listing and "待审核" in listing and "暂无需您办理" in listing
     page = text(client.get(f"/unit/applications/{application.business_key}"))
     assert '<li class="done">填写申请' in page
     assert '<li class="current" aria-current="step">待审核' in page

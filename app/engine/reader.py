@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
@@ -36,7 +37,10 @@ class InstanceReader:
         workflow = self._workflow(instance_id)
         done = {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id}
         open_now = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
-        current = {t.task_spec.bpmn_id for t in open_now if t.task_spec.bpmn_id}
+        # A boundary event waits beside its task (e.g. 撤回 on 初审); it is not a step of its own.
+        current = {
+            t.task_spec.bpmn_id for t in open_now if t.task_spec.bpmn_id and not isinstance(t.task_spec, BoundaryEvent)
+        }
         return sorted(done - current), sorted(current)
 
     def _workflow(self, instance_id: int) -> BpmnWorkflow:

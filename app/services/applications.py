@@ -50,4 +50,3 @@ def timeline(session: Session, instance_id: int) -> list[AuditEvent]:
 def waiting_timers(session: Session, instance_id: int) -> list[TimerSubscription]:
     query = select(TimerSubscription).where(TimerSubscription.instance_id == instance_id)
     return list(session.scalars(query.order_by(TimerSubscription.due_at)))
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Certificate, Unit
@@ -47,3 +48,9 @@ def mark_deadline(session: Session, certificate_id: int, now: datetime) -> bool:
     certificate.deadline_passed_at = now
     session.flush()
     return True
+
+
+def for_instance(session: Session, instance_id: int) -> list[Certificate]:
+    """Certificates an application issued."""
+    query = select(Certificate).where(Certificate.instance_id == instance_id).order_by(Certificate.id)
+    return list(session.scalars(query))

@@ -18,8 +18,8 @@ from app.engine import get_engine
 from app.engine.definitions import CompiledDefinition, all_task_specs
 from app.engine.errors import EngineError
 from app.engine.runner import WITHDRAW_MESSAGE
-from app.models import AuditEvent, Domain, ProcessInstance, Unit, WorkItem
-from app.services import applications, drafts, procedures, reminders
+from app.models import AuditEvent, Certificate, Domain, ProcessInstance, Unit, WorkItem
+from app.services import applications, badges, drafts, procedures, reminders
 from app.services.audit import Actor
 from app.services.task_pages import Section, sections
 
@@ -204,6 +204,7 @@ class ApplicationPage:
     documents_available: bool
     reminder: reminders.ReminderState
     withdrawable: bool
+    certificates: list[Certificate]  # badges issued by this application
 
 
 def application_page(session: Session, instance: ProcessInstance, now: datetime) -> ApplicationPage:
@@ -219,7 +220,7 @@ def application_page(session: Session, instance: ProcessInstance, now: datetime)
     return ApplicationPage(
         instance=instance,
         procedure=compiled.name,
-        steps=steps(compiled.stages, instance.stage, _visited_stages(compiled, passed)),
+        steps=steps(main_stages(compiled), instance.stage, _visited_stages(compiled, passed)),
         unit_item=unit_item,
         instructions=compiled.instructions.get(unit_item.task_name, "") if unit_item else "",
         waiting=_waiting(compiled, instance, current, others),
@@ -230,7 +231,14 @@ def application_page(session: Session, instance: ProcessInstance, now: datetime)
         documents_available=documents,
         reminder=reminders.state(session, instance, now),
         withdrawable=_withdrawable(compiled, others),
+        certificates=badges.for_instance(session, instance.id),
     )
+
+
+def main_stages(compiled: CompiledDefinition) -> list[str]:
+    """The step bar: the diagram's `mainStages` property (the usual path), else every stage it names."""
+    listed = compiled.process_properties.get("mainStages", "")
+    return [s.strip() for s in listed.split(",") if s.strip()] or compiled.stages
 
 
 def steps(stages: list[str], current: str, visited: set[str] | None = None) -> list[Step]:
@@ -241,6 +249,12 @@ def steps(stages: list[str], current: str, visited: set[str] | None = None) -> l
     """
     now = {part for part in current.split("、") if part in stages}
     last = max((stages.index(s) for s in now), default=-1)
+    if not now and current:  # a stage off the usual path (e.g. 审核不通过): shown after the last one reached
+        reached = [i for i, s in enumerate(stages) if visited and s in visited]
+        last = max(reached, default=-1)
+        stages = [*stages[: last + 1], current, *stages[last + 1 :]]
+        now = {current}
+        last += 1
     result = []
     for index, stage in enumerate(stages):
         if stage in now:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from app.models.account import ADMIN_ROLE, POLICY_ROLE, REVIEWER_ROLES
@@ -18,7 +19,7 @@ class StaffForm(FlaskForm):
     display_name = StringField(
         _l("姓名或名称"), validators=[DataRequired(_l("请填写姓名或名称")), Length(max=60), NO_HTML]
     )
-    role = SelectField(_l("角色"), choices=[(r, r) for r in STAFF_ROLES], validate_choice=False)
+    role = SelectField(_l("角色"), choices=[SelectChoice(r, r) for r in STAFF_ROLES], validate_choice=False)
     office = SelectField(_l("所属机构"), choices=[], validate_choice=False)
     password = PasswordField(_l("初始密码"), validators=[DataRequired(_l("请填写初始密码"))])
     confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])

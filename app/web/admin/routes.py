@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
 from app.models.account import ADMIN_ROLE
@@ -30,8 +31,10 @@ def list_users() -> str:
 @blueprint.route("/users/new", methods=["GET", "POST"])
 def create_user() -> Response | tuple[str, int]:
     form = StaffForm()
-    form.office.choices = [("", _("（不属于审核机构）"))] + [
-        (o.code, f"{o.name}（{o.kind}）") for o in administration.offices(db.session)
+    offices = administration.offices(db.session)
+    form.office.choices = [
+        SelectChoice("", _("（不属于审核机构）")),
+        *(SelectChoice(o.code, f"{o.name}（{o.kind}）") for o in offices),
     ]
     if form.validate_on_submit():
         account = administration.StaffAccount(

@@ -7,15 +7,16 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from app.taskforms.formats import FORMAT_MESSAGES, is_cn_mobile, is_email, is_uscc
 
 NO_HTML = Regexp(r"^[^<>]*$", message="不能包含 < 或 > 等字符")
-UNIT_TYPES = [("党政机关", "我是党政机关"), ("事业单位", "我是事业单位"), ("社会组织", "我是社会组织")]
-NATURES = [(n, n) for n in ("机关", "事业单位", "群团", "社会团体", "民办非企业单位", "基金会", "其他")]
+UNIT_TYPES = [SelectChoice(t, f"我是{t}") for t in ("党政机关", "事业单位", "社会组织")]
+NATURES = [SelectChoice(n, n) for n in ("机关", "事业单位", "群团", "社会团体", "民办非企业单位", "基金会", "其他")]
 AFFILIATIONS = [
-    (a, a)
+    SelectChoice(a, a)
     for a in ("中央和国家机关", "省（自治区、直辖市）属", "市（地、州、盟）属", "县（市、区、旗）属", "乡镇（街道）属")
 ]
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
 from app.models.account import ADMIN_ROLE, POLICY_ROLE, REVIEWER_ROLES, UNIT_ROLE
@@ -60,7 +61,8 @@ def logout() -> Response:
 @blueprint.route("/register", methods=["GET", "POST"])
 def register() -> str | Response:
     form = RegistrationForm()
-    form.province.choices = [("", "请选择省份")] + [(r.code, r.name) for r in regions.children(db.session, None)]
+    provinces = regions.children(db.session, None)
+    form.province.choices = [SelectChoice("", "请选择省份"), *(SelectChoice(r.code, r.name) for r in provinces)]
     if form.validate_on_submit():
         user = _register(form)
         if user is not None:
