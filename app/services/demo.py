@@ -87,7 +87,7 @@ def _active_domain(session: Session, unit: Unit, name: str) -> None:
     today = date.today()
     session.add(
         Domain(
-            unit=unit,
+            unit_id=unit.id,
             name=name,
             ascii_name=to_ascii_domain(name),
             suffix=domain_suffix(name),

@@ -1,0 +1,80 @@
+"""The command line drives every procedure from a terminal: deploy, demo data, tasks, remittances, worker."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Domain, ProcessInstance, Unit, WorkItem
+from tests.conftest import DOMAIN_APPLICATION
+
+
+def run(app: Flask, *args: str) -> Any:
+    result = app.test_cli_runner().invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_deploy_reports_unchanged_diagrams_and_refusals(app: Flask, tmp_path: Any) -> None:
+    assert "内容未变，沿用" in run(app, "deploy")
+    broken = tmp_path / "broken.bpmn"
+    broken.write_text("<!DOCTYPE x><x/>", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["deploy", str(broken)])
+    assert result.exit_code == 1 and "不允许 DOCTYPE" in result.output
+
+
+def test_demo_seeds_accounts_and_paid_domains_idempotently(app: Flask) -> None:
+    first = run(app, "demo")
+    assert "unit1" in first and "bianban" in first and "conac" in first and "demo2026pw" in first
+    run(app, "demo")
+    assert len(db.session.scalars(select(Domain).where(Domain.status == "active")).all()) == 2
+
+
+def test_a_registration_is_driven_from_the_terminal(app: Flask, clock: Any) -> None:
+    run(app, "demo")
+    unit = db.session.scalar(select(Unit).where(Unit.name == "鄂尔多斯市人民政府办公室"))
+    assert "YM2026" in run(
+        app, "instances", "start", "domain_registration", "--unit", str(unit.id), "--as", "unit1", "--role", "单位"
+    )
+
+    def complete(role: str, data: dict[str, Any]) -> str:
+        item = db.session.scalars(select(WorkItem).order_by(WorkItem.id.desc())).first()
+        return run(
+            app,
+            "tasks",
+            "complete",
+            str(item.id),
+            "--as",
+            "someone",
+            "--role",
+            role,
+            "--data",
+            json.dumps(data, ensure_ascii=False),
+        )
+
+    assert "待审核" in complete("单位", DOMAIN_APPLICATION)
+    assert "编办审核" in run(app, "tasks", "list", "--role", "编办", "--office", "编办:150600")
+    assert "复审中" in complete("编办", {"decision": "approve"})
+    assert "待缴费" in complete("CONAC", {"decision": "approve"})
+    assert "待认款" in complete("编办", {"invoice_no": "FP0001", "years": 1})
+    assert "汇款批次 1" in run(app, "remittances", "create", "--office", "编办:150600", "--charges", "1", "--as", "bb")
+    assert "已认款" in run(app, "remittances", "confirm", "1", "--as", "conac")
+    assert "定时到期" in run(app, "worker", "--once", "--now", "2026-09-30T00:00:00+08:00")
+    key = db.session.scalar(select(ProcessInstance.business_key))
+    shown = run(app, "instances", "show", key)
+    assert "注册成功" in shown and "message" in shown
+
+
+def test_a_refused_completion_prints_the_fields_and_exits_1(app: Flask) -> None:
+    run(app, "demo")
+    unit = db.session.scalar(select(Unit).where(Unit.name == "鄂尔多斯市人民政府办公室"))
+    run(app, "instances", "start", "domain_registration", "--unit", str(unit.id), "--as", "u", "--role", "单位")
+    item = db.session.scalars(select(WorkItem)).one()
+    result = app.test_cli_runner().invoke(
+        args=["tasks", "complete", str(item.id), "--as", "u", "--role", "单位", "--data", '{"domain_name": "x.com"}']
+    )
+    assert result.exit_code == 1 and "domain_name" in result.output
