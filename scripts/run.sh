@@ -9,5 +9,5 @@ echo "==> 启动定时任务处理进程 (flask worker)"
 .venv/bin/flask worker --interval 30 &
 worker_pid=$!
 trap 'kill $worker_pid 2>/dev/null || true' EXIT
-echo "==> 服务地址 http://127.0.0.1:5000"
+echo "==> 服务地址 http://127.0.0.1:${PORT:-5000}"
 .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"
