@@ -10,7 +10,7 @@ import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,9 +23,10 @@ from sqlalchemy import create_engine, select, text
 from app import create_app
 from app.engine import Engine, get_engine
 from app.extensions import db
-from app.models import Charge, OutboxMessage, ProcessInstance, Unit, WorkItem
+from app.models import Charge, Domain, OutboxMessage, ProcessInstance, Unit, WorkItem
 from app.services import billing
 from app.services.audit import Actor
+from app.taskforms.formats import to_ascii_domain
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -252,3 +253,26 @@ def login(client: Any, demo: dict[str, Any]) -> Any:
         return client
 
     return as_user
+
+
+def at(beijing_time: str) -> datetime:
+    """A Beijing wall-clock time such as '2026-10-10 00:00' as an aware datetime."""
+    return datetime.fromisoformat(beijing_time).replace(tzinfo=BEIJING)
+
+
+def add_domain(unit: Unit, name: str, status: str = "active", expires_on: date = date(2027, 1, 5)) -> Domain:
+    """A domain record as the registration procedure leaves it (active = registered and paid)."""
+    domain = Domain(
+        unit_id=unit.id,
+        name=name,
+        ascii_name=to_ascii_domain(name),
+        suffix=name.rpartition(".")[2],
+        status=status,
+        years=1,
+        host_mode="none",
+        registered_on=date(2026, 1, 5),
+        expires_on=expires_on,
+    )
+    db.session.add(domain)
+    db.session.commit()
+    return domain

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -39,7 +39,7 @@ from app.services import billing
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal
 from app.taskforms.formats import to_ascii_domain
-from tests.conftest import APPROVE, BEIJING, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application, reject
+from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application, at, reject
 
 NAME = DOMAIN_APPLICATION["domain_name"]  # 鄂尔多斯市人民政府.政务
 
@@ -86,10 +86,6 @@ def walk(application: Application, steps: list[Step]) -> Application:
 
 def up_to_renkuan(name: str = NAME) -> list[Step]:
     return [(UNIT, {**DOMAIN_APPLICATION, "domain_name": name}, "待审核"), *HAPPY[1:]]
-
-
-def at(beijing: str) -> datetime:
-    return datetime.fromisoformat(beijing).replace(tzinfo=BEIJING)
 
 
 def domain_of(application: Application) -> Domain:

@@ -20,19 +20,19 @@ Times are Beijing wall time; 5 working days after Monday 2026-09-28 end on the �
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
-from conftest import APPROVE, BEIJING, BIANBAN, CONAC, UNIT, Application, Clock, reject
+from conftest import APPROVE, BIANBAN, CONAC, UNIT, Application, Clock, reject
 from sqlalchemy import func, select
 
 from app.engine import Engine
 from app.engine.errors import FormValidationError, RefusedError
 from app.extensions import db
-from app.models import AuditEvent, Certificate, Domain, ProcessInstance, TimerSubscription, Unit, WorkItem
+from app.models import AuditEvent, Certificate, ProcessInstance, TimerSubscription, Unit, WorkItem
 from app.services.audit import Actor
-from app.taskforms.formats import to_ascii_domain
+from tests.conftest import add_domain, at
 
 PROCESS = "institution_badge"
 REFUSAL = "需先注册并缴费 .公益 域名，且域名在有效期内，方可申请网站标识"
@@ -42,29 +42,6 @@ DOMAIN = f"{INSTITUTION}.公益"
 SUBJECT_FIRST_REJECT = "网站标识申请初审未通过"
 SUBJECT_SECOND_REJECT = "网站标识申请复审未通过"
 SUBJECT_BADGE = "网站标识代码已发放"
-
-
-def at(text: str) -> datetime:
-    """A Beijing wall-clock time as an aware datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=BEIJING)
-
-
-def add_domain(unit: Unit, name: str, status: str = "active", expires_on: date = date(2027, 1, 5)) -> Domain:
-    """A domain record as the registration procedure leaves it (active = registered and paid)."""
-    domain = Domain(
-        unit_id=unit.id,
-        name=name,
-        ascii_name=to_ascii_domain(name),
-        suffix=name.rpartition(".")[2],
-        status=status,
-        years=1,
-        host_mode="none",
-        registered_on=date(2026, 1, 5),
-        expires_on=expires_on,
-    )
-    db.session.add(domain)
-    db.session.commit()
-    return domain
 
 
 def badge_form(**changes: Any) -> dict[str, Any]:

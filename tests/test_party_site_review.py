@@ -24,11 +24,11 @@ worked), so 5 working days after it end on 2026-10-10 and 10 working days on 202
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
-from conftest import APPROVE, BEIJING, BIANBAN, CONAC, UNIT, Application, Clock, reject
+from conftest import APPROVE, BIANBAN, CONAC, UNIT, Application, Clock, reject
 from sqlalchemy import func, select
 
 from app.engine import Engine
@@ -45,7 +45,7 @@ from app.models import (
     WorkItem,
 )
 from app.services.audit import Actor
-from app.taskforms.formats import to_ascii_domain
+from tests.conftest import add_domain, at
 
 PROCESS = "party_site_review"
 REFUSAL = "需先注册并缴费 .政务 域名，且域名在有效期内，方可申请网站开办审核/资格复核"
@@ -60,29 +60,6 @@ SUBJECT_SECOND_REJECT = "网站开办审核/资格复核申请复审未通过"
 SUBJECT_PAPER = "网站开办审核/资格复核已审核通过，请报送纸质材料"
 SUBJECT_PAPER_PROBLEM = "纸质材料有问题，请重新提交网站开办申请"
 SUBJECT_BADGE = "网站标识代码已发放"
-
-
-def at(text: str) -> datetime:
-    """A Beijing wall-clock time as an aware datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=BEIJING)
-
-
-def add_domain(unit: Unit, name: str, status: str = "active", expires_on: date = date(2027, 1, 5)) -> Domain:
-    """A domain record as the registration procedure leaves it (active = registered and paid)."""
-    domain = Domain(
-        unit_id=unit.id,
-        name=name,
-        ascii_name=to_ascii_domain(name),
-        suffix=name.rpartition(".")[2],
-        status=status,
-        years=1,
-        host_mode="none",
-        registered_on=date(2026, 1, 5),
-        expires_on=expires_on,
-    )
-    db.session.add(domain)
-    db.session.commit()
-    return domain
 
 
 def site_form(**changes: Any) -> dict[str, Any]:

@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 import pytest
@@ -30,9 +29,9 @@ from sqlalchemy import func, select, update
 
 from app.engine import Engine
 from app.extensions import db
-from app.models import AuditEvent, Domain, Draft, OutboxMessage, ProcessInstance, WorkItem
+from app.models import AuditEvent, Draft, OutboxMessage, ProcessInstance, WorkItem
 from app.services.audit import Actor
-from app.taskforms.formats import to_ascii_domain
+from tests.conftest import add_domain
 
 BIANBAN = Actor("bianban", "编办", office_code="编办:150600")
 CONAC = Actor("conac", "CONAC", office_code="CONAC")
@@ -76,23 +75,6 @@ def start_registration(client: Any, process_id: str = "domain_registration") -> 
     assert response.status_code == 302
     assert "已创建申请" in text(client.get(response.headers["Location"]))  # as the browser follows
     return response.headers["Location"]
-
-
-def add_domain(unit: Any, name: str) -> Domain:
-    """A registered, paid .政务/.公益 domain of the unit, as 域名注册 leaves it."""
-    domain = Domain(
-        unit_id=unit.id,
-        name=name,
-        ascii_name=to_ascii_domain(name),
-        suffix=name.rpartition(".")[2],
-        status="active",
-        years=1,
-        host_mode="none",
-        expires_on=date(2027, 1, 5),
-    )
-    db.session.add(domain)
-    db.session.commit()
-    return domain
 
 
 def expected_version(page: str) -> str:
