@@ -32,6 +32,7 @@ from app.engine import get_engine
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance, Unit, WorkItem
 from app.services.audit import Actor
+from bench._databases import fresh_postgres_url
 
 DIAGRAM = Path(__file__).resolve().parent / "loop.bpmn"
 REJECT, APPROVE = {"decision": "reject", "reason": "再改一次"}, {"decision": "approve"}
@@ -143,18 +144,6 @@ def measure(url: str, instances: int, steps: int) -> dict[str, float]:
     return figures
 
 
-def _postgres_url() -> str | None:
-    try:
-        import psycopg
-
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS conac_bench WITH (FORCE)")
-            conn.execute("CREATE DATABASE conac_bench")
-    except Exception:  # no PostgreSQL here: report SQLite only
-        return None
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/conac_bench"
-
-
 def report(label: str, run: Callable[[], dict[str, float]]) -> None:
     f = run()
     floor = f["floor"]
@@ -173,7 +162,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         sqlite_url = f"sqlite:///{folder}/bench.sqlite3"
         report("SQLite", lambda: measure(sqlite_url, args.instances, args.steps))
-    pg_url = _postgres_url()
+    pg_url = fresh_postgres_url("conac_bench")
     if pg_url:
         report("PostgreSQL", lambda: measure(pg_url, args.instances, args.steps))
 

@@ -32,6 +32,7 @@ from app.models import Domain, ProcessInstance, Unit, WorkflowDefinition, WorkIt
 from app.services import demo
 from app.services.audit import Actor
 from app.services.demo import DEMO_PASSWORD
+from bench._databases import fresh_postgres_url
 
 UNIT_ACTOR = Actor("bench", "单位")
 SAMPLE_APPLICATION = {
@@ -187,18 +188,6 @@ def measure(url: str, applications: int, requests: int) -> tuple[dict[str, float
     return figures, in_office or 0
 
 
-def _postgres_url() -> str | None:
-    try:
-        import psycopg
-
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS conac_bench_worklist WITH (FORCE)")
-            conn.execute("CREATE DATABASE conac_bench_worklist")
-    except Exception:  # no PostgreSQL here: report SQLite only
-        return None
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/conac_bench_worklist"
-
-
 def report(label: str, url: str, applications: int, requests: int) -> None:
     figures, in_office = measure(url, applications, requests)
     print(f"{label}: {applications} applications, {in_office} open items in 编办:150600, median of {requests}")
@@ -213,7 +202,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         report("SQLite", f"sqlite:///{folder}/bench.sqlite3", args.applications, args.requests)
-    pg_url = _postgres_url()
+    pg_url = fresh_postgres_url("conac_bench_worklist")
     if pg_url:
         report("PostgreSQL", pg_url, args.applications, args.requests)
         _drop_postgres()

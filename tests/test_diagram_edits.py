@@ -29,9 +29,9 @@ from sqlalchemy import select
 
 from app.engine import Engine
 from app.extensions import db
-from app.models import Certificate, Domain, Unit, WorkflowDefinition
+from app.models import Certificate, Unit, WorkflowDefinition
 from app.services.audit import Actor
-from app.taskforms.formats import to_ascii_domain
+from tests.conftest import add_domain
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "workflows" / "党政机关开办审核.bpmn"
@@ -81,19 +81,7 @@ def walk(application: Application, steps: list[Step]) -> Application:
 @pytest.fixture
 def organ(make_unit: Any) -> Unit:
     unit = make_unit("党政机关", "150600", ORGAN)
-    db.session.add(
-        Domain(
-            unit_id=unit.id,
-            name=DOMAIN,
-            ascii_name=to_ascii_domain(DOMAIN),
-            suffix="政务",
-            status="active",
-            years=1,
-            host_mode="none",
-            expires_on=date(2027, 1, 5),
-        )
-    )
-    db.session.commit()
+    add_domain(unit, DOMAIN)
     return unit
 
 

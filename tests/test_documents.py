@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,10 @@ from sqlalchemy import select
 
 from app.engine import Engine
 from app.extensions import db
-from app.models import AuditEvent, Domain, Unit
+from app.models import AuditEvent, Unit
 from app.services import applications, document_pdf, documents, regions
-from app.taskforms.formats import to_ascii_domain
 from app.web.applications.routes import beijing_time
-from tests.conftest import APPROVE, BIANBAN, CONAC, UNIT, Application
+from tests.conftest import APPROVE, BIANBAN, CONAC, UNIT, Application, add_domain
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "workflows" / "党政机关开办审核.bpmn"
@@ -97,19 +96,7 @@ def organ(demo: dict[str, Any]) -> Unit:
     regions.load(db.session)
     unit = demo["unit1"].unit
     for name in DOMAINS:
-        db.session.add(
-            Domain(
-                unit_id=unit.id,
-                name=name,
-                ascii_name=to_ascii_domain(name),
-                suffix="政务",
-                status="active",
-                years=1,
-                host_mode="none",
-                expires_on=date(2027, 1, 5),
-            )
-        )
-    db.session.commit()
+        add_domain(unit, name)
     return unit
 
 
