@@ -373,3 +373,11 @@ def test_every_route_taking_an_id_answers_404_for_another_units_application(
     assert {"wizard.show_task", "wizard.submit_task", "wizard.show_application", "wizard.remind"} <= set(checked)
     assert count(ProcessInstance) == 1 and count(Draft) == 0 and count(OutboxMessage) == 0
     assert theirs.stage == "填写申请"
+
+
+def test_the_first_form_is_pre_filled_from_the_registration(login: Any, demo: dict[str, Any]) -> None:
+    client = login("unit1")
+    client.post("/unit/start/domain_registration")
+    item = db.session.scalars(select(WorkItem).where(WorkItem.role == "单位")).one()
+    page = client.get(f"/unit/tasks/{item.id}").get_data(as_text=True)
+    assert 'value="张经办"' in page and 'value="13800138000"' in page and 'value="zhang@example.cn"' in page

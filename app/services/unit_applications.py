@@ -140,7 +140,8 @@ def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
     data = engine.reader.data(instance.id)
     schema = engine.forms.schema(item.form or "")
     draft = drafts.find(session, item.task_id, user.id)
-    own = {k: v for k, v in data.items() if k in schema.get("properties", {})}
+    fields = schema.get("properties", {})
+    own = {**_from_account(instance.unit, fields), **{k: v for k, v in data.items() if k in fields}}
     return TaskPage(
         item=item,
         instance=instance,
@@ -152,6 +153,15 @@ def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
         reason=rejection_reason(data),
         draft_saved_at=draft.updated_at if draft else None,
     )
+
+
+def _from_account(unit: Unit, fields: dict[str, Any]) -> dict[str, str]:
+    """Pre-fill from the registration: the first contact, and the unit name as the site name."""
+    contact = unit.contacts[0] if unit.contacts else None
+    known = {"site_name": unit.name}
+    if contact is not None:
+        known |= {"contact_name": contact.name, "contact_mobile": contact.mobile, "contact_email": contact.email}
+    return {name: value for name, value in known.items() if name in fields and value}
 
 
 def rejection_reason(data: dict[str, Any]) -> str:
