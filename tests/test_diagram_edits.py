@@ -192,7 +192,7 @@ def test_dropping_the_id_card_copy_is_a_one_attribute_edit_that_only_new_applica
     assert fresh.instance.definition.version == 2
     notice = paper_notice(fresh)
     assert ID_COPY not in notice
-    assert "一式3份并加盖单位公章，报送同级机构编制部门备案" in notice
+    assert "一式三份并加盖单位公章，报送同级机构编制部门备案" in notice
 
     assert python_sources() == code_before
     assert DIAGRAM.read_bytes() == original

@@ -5,7 +5,7 @@ Walked on 党政机关网站开办审核 (workflows/党政机关开办审核.bpm
 1. Once 初审 and 复审 passed (the milestone `review_passed` 审核通过, named by the process property
    `documentsAvailableAfter`), the unit prints 《关于申请对网站开办审核和资格复核的函》 (`letter`) and
    《党政机关网站开办审核和资格复核申请表》 (`form`): PDFs with the unit, website and domain data, one per copy of
-   `paperCopies` (一式3份, each page marked 第k份/共3份), the materials of `paperMaterials`/`idCardCopyRequired`
+   `paperCopies` (一式三份, each page marked 第k份/共3份), the materials of `paperMaterials`/`idCardCopyRequired`
    listed under the form. Every download is audited. Before 审核通过 the PDFs are refused with the reason.
 2. The documents are data files in documents/: an edited template changes the PDF without code; the copies
    and materials follow the diagram version the application runs on.
@@ -184,7 +184,7 @@ def test_the_form_repeats_the_application_with_materials(passed: Application, lo
         "有自建网站",
         "单位意见（盖章）",
         "机构编制部门意见",
-        "《关于申请对网站开办审核和资格复核的函》一式3份",
+        "《关于申请对网站开办审核和资格复核的函》一式三份",
         "经办人身份证复印件",
         key,
         *(f"第{k}份/共3份" for k in (1, 2, 3)),

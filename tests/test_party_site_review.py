@@ -9,7 +9,7 @@ The procedure as the seeds describe it and the diagram implements it:
 3. The 同级编办 (the 编办 office of the unit's own region) reviews within 5 working days. A rejection
    gives a reason the unit sees (stage 审核不通过); the unit revises and resubmits, back to 初审中.
 4. CONAC re-reviews (复审中). A rejection also returns to the unit; a resubmission starts at 初审中 again.
-5. After both approvals the unit is told by SMS and e-mail to print the 申请函 and 申请表 一式3份 with the
+5. After both approvals the unit is told by SMS and e-mail to print the 申请函 and 申请表 一式三份 with the
    unit's seal and add a sealed copy of the 经办人's ID card; stage 待提交纸质材料. The same 编办 confirms
    the paper materials within 10 working days.
 6. Paper in order: a red 党政机关网站标识 is issued (Certificate with 标识代码), the unit is notified, stage
@@ -396,7 +396,7 @@ def test_after_both_reviews_the_unit_is_asked_for_sealed_paper_materials_in_trip
     assert sms.body == email.body
     for text in (
         "点击“打印申请函”和“打印申请表”",
-        "《关于申请对网站开办审核和资格复核的函》《党政机关网站开办审核和资格复核申请表》一式3份并加盖单位公章",
+        "《关于申请对网站开办审核和资格复核的函》《党政机关网站开办审核和资格复核申请表》一式三份并加盖单位公章",
         "连同经办人身份证复印件一份（加盖单位公章）",
         "报送同级机构编制部门备案",
     ):

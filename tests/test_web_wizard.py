@@ -304,7 +304,7 @@ def test_at_the_paper_step_the_unit_sees_the_materials_the_procedure_asks_for(
 
     assert the_application().stage == "待提交纸质材料"
     assert "《关于申请对网站开办审核和资格复核的函》" in page and "《党政机关网站开办审核和资格复核申请表》" in page
-    assert "一式3份" in page and "经办人身份证复印件一份（加盖单位公章）" in page
+    assert "一式三份" in page and "经办人身份证复印件一份（加盖单位公章）" in page
     if "applications.document" in app.view_functions:
         assert f"/applications/{application.business_key}/documents/letter.pdf" in page
 

@@ -31,12 +31,14 @@ from app.services import audit, document_pdf, jurisdiction, regions
 from app.services.audit import Actor
 from app.services.calendar import to_beijing_date
 from app.services.errors import ServiceRefusal
+from app.services.numerals import chinese_numeral
 
 DOCUMENTS_DIR = PROJECT_ROOT / "documents"
 AVAILABLE_AFTER = "documentsAvailableAfter"  # process property: element id after which documents print
 MAX_COPIES = 10
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 _JINJA = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
+_JINJA.filters["cn"] = chinese_numeral
 
 
 class DocumentUnavailable(ServiceRefusal):

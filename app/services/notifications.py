@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from app.models import OutboxMessage
 from app.services.errors import ServiceRefusal
+from app.services.numerals import chinese_numeral
 
 _JINJA = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+_JINJA.filters["cn"] = chinese_numeral
 
 
 def render(template: str, data: dict[str, Any]) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_babel import get_locale
 
+from app.services.numerals import chinese_numeral
+
 
 def register_blueprints(app: Flask) -> None:
     from app.web.auth.routes import blueprint as auth
@@ -13,6 +15,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (public, auth, *_audience_blueprints()):
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"current_locale": str(get_locale())})
+    app.jinja_env.filters["cn"] = chinese_numeral
     for code in (403, 404):
         app.register_error_handler(code, lambda error, code=code: (render_template(f"errors/{code}.html"), code))
 

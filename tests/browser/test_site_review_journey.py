@@ -313,7 +313,7 @@ def unit_prints_the_paper_materials(unit: Page, key: str, shot: Any) -> None:
     open_application(unit, key)
     expect(unit.locator("#current-stage")).to_have_text("待提交纸质材料")
     paper = unit.locator("#paper-materials")
-    expect(paper).to_contain_text("一式3份")
+    expect(paper).to_contain_text("一式三份")
     expect(paper).to_contain_text("《关于申请对网站开办审核和资格复核的函》")
     expect(paper).to_contain_text("《党政机关网站开办审核和资格复核申请表》")
     expect(paper).to_contain_text("身份证复印件")

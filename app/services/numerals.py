@@ -1,0 +1,15 @@
+"""Chinese numerals for counts in documents and texts (一式三份, not 一式3份)."""
+
+from __future__ import annotations
+
+_DIGITS = "零一二三四五六七八九"
+
+
+def chinese_numeral(value: object) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 30 → 三十; anything else is returned unchanged as text."""
+    text = str(value).strip()
+    if not text.isdigit() or not 0 < int(text) < 100:
+        return text
+    tens, ones = divmod(int(text), 10)
+    prefix = "" if tens == 0 else ("十" if tens == 1 else _DIGITS[tens] + "十")
+    return prefix + (_DIGITS[ones] if ones else "")
