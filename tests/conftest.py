@@ -276,3 +276,12 @@ def add_domain(unit: Unit, name: str, status: str = "active", expires_on: date =
     db.session.add(domain)
     db.session.commit()
     return domain
+
+
+@dataclass(frozen=True)
+class Step:
+    """One act on the open work item and the stage the unit sees afterwards."""
+
+    actor: Actor
+    data: dict[str, Any]
+    stage: str

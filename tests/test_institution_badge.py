@@ -19,7 +19,6 @@ Times are Beijing wall time; 5 working days after Monday 2026-09-28 end on the �
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -31,8 +30,7 @@ from app.engine import Engine
 from app.engine.errors import FormValidationError, RefusedError
 from app.extensions import db
 from app.models import AuditEvent, Certificate, ProcessInstance, TimerSubscription, Unit, WorkItem
-from app.services.audit import Actor
-from tests.conftest import add_domain, at
+from tests.conftest import Step, add_domain, at
 
 PROCESS = "institution_badge"
 REFUSAL = "需先注册并缴费 .公益 域名，且域名在有效期内，方可申请网站标识"
@@ -66,15 +64,6 @@ def institution(make_unit: Any) -> Unit:
     unit = make_unit("事业单位", "150600", INSTITUTION)
     add_domain(unit, DOMAIN)
     return unit
-
-
-@dataclass(frozen=True)
-class Step:
-    """One act on the open work item and the stage the unit sees afterwards."""
-
-    actor: Actor
-    data: dict[str, Any]
-    stage: str
 
 
 SUBMIT = Step(UNIT, badge_form(), "初审中")

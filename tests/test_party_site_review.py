@@ -44,8 +44,7 @@ from app.models import (
     Unit,
     WorkItem,
 )
-from app.services.audit import Actor
-from tests.conftest import add_domain, at
+from tests.conftest import Step, add_domain, at
 
 PROCESS = "party_site_review"
 REFUSAL = "需先注册并缴费 .政务 域名，且域名在有效期内，方可申请网站开办审核/资格复核"
@@ -84,15 +83,6 @@ def organ(make_unit: Any) -> Unit:
     unit = make_unit("党政机关", "150600", ORGAN)
     add_domain(unit, DOMAIN)
     return unit
-
-
-@dataclass(frozen=True)
-class Step:
-    """One act on the open work item and the stage the unit sees afterwards."""
-
-    actor: Actor
-    data: dict[str, Any]
-    stage: str
 
 
 SUBMIT = Step(UNIT, site_form(), "初审中")

@@ -21,6 +21,7 @@ from app.engine.runner import WITHDRAW_MESSAGE
 from app.models import AuditEvent, Certificate, Domain, ProcessInstance, Unit, WorkItem
 from app.services import applications, badges, drafts, procedures, reminders
 from app.services.audit import Actor
+from app.services.paging import Paged
 from app.services.task_pages import Section, sections
 
 UNIT_LANE = "单位"
@@ -74,19 +75,7 @@ class ListRow:
     open_item: WorkItem | None  # the unit's own open task, if it has to act
 
 
-@dataclass(frozen=True)
-class ListPage:
-    rows: list[ListRow]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
-def list_page(session: Session, unit_id: int, page: int, page_size: int) -> ListPage:
+def list_page(session: Session, unit_id: int, page: int, page_size: int) -> Paged:
     """One page of the unit's applications, most recently updated first."""
     mine = ProcessInstance.unit_id == unit_id
     total = session.scalar(select(func.count(ProcessInstance.id)).where(mine)) or 0
@@ -102,7 +91,7 @@ def list_page(session: Session, unit_id: int, page: int, page_size: int) -> List
     )
     items = _unit_items(session, [i.id for i in instances])
     rows = [ListRow(i, i.definition.name, items.get(i.id)) for i in instances]
-    return ListPage(rows, total, page, page_size)
+    return Paged(rows, total, page, page_size)
 
 
 def open_unit_item(session: Session, instance_id: int) -> WorkItem | None:

@@ -18,6 +18,7 @@ from app.engine import get_engine
 from app.models import AuditEvent, Domain, ProcessInstance, Unit, WorkflowDefinition, WorkItem
 from app.services.calendar import BEIJING
 from app.services.jurisdiction import visible_instances, visible_work_items
+from app.services.paging import Paged
 from app.services.task_pages import display
 
 PAGE_SIZE = 20
@@ -54,18 +55,6 @@ class InboxRow:
     procedure: str
     domain: str
     overdue: bool
-
-
-@dataclass(frozen=True)
-class Paged:
-    rows: list[Any]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
 
 
 @dataclass(frozen=True)
