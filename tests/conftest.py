@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -30,7 +31,7 @@ from app.taskforms.formats import to_ascii_domain
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
-PG_DATABASE = f"conac_platform_test_{os.getpid()}"  # one per run: parallel runs do not collide
+PG_DATABASE_PREFIX = f"conac_platform_test_{os.getpid()}"  # per run: parallel runs do not collide
 
 UNIT = Actor("unit-user", "单位")
 BIANBAN = Actor("bianban-user", "编办")
@@ -50,19 +51,20 @@ def _postgres_reachable() -> bool:
 BACKENDS = ["sqlite", *(["postgresql"] if _postgres_reachable() else [])]
 
 
-def _fresh_postgres_url() -> str:
+def _fresh_postgres_database() -> str:
+    """A new database for one set-up of the PostgreSQL app; its name is never reused."""
+    name = f"{PG_DATABASE_PREFIX}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    return f"{PG_SERVER}/{PG_DATABASE}"
+    return name
 
 
-def _drop_postgres_database() -> None:
+def _drop_postgres_database(name: str) -> None:
     admin = create_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
 
 
@@ -83,10 +85,12 @@ class Clock:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    database = None
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     else:
-        url = _fresh_postgres_url()
+        database = _fresh_postgres_database()
+        url = f"{PG_SERVER}/{database}"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
     app.config["BACKEND"] = request.param
     with app.app_context():
@@ -94,8 +98,8 @@ def backend_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     yield app
     with app.app_context():
         db.engine.dispose()
-    if request.param == "postgresql":
-        _drop_postgres_database()
+    if database is not None:
+        _drop_postgres_database(database)
 
 
 def _empty_tables() -> None:
