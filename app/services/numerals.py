@@ -1,4 +1,4 @@
-"""Chinese numerals for counts in documents and texts (一式三份, not 一式3份)."""
+"""Chinese numerals for counts in documents and notices (3 → 三)."""
 
 from __future__ import annotations
 
