@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
@@ -24,21 +23,14 @@ from app.engine.sandbox import (
     restricted_globals,
 )
 from app.services import calendar
+from app.services.calendar import BEIJING
+from app.services.domains import add_years
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 _JSON_TYPES = (str, int, float, bool, type(None), list, dict)
 
 
 def _as_date(day: str | date) -> date:
     return day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
-
-
-def _add_years(day: str | date, years: int) -> str:
-    start = _as_date(day)
-    try:
-        return start.replace(year=start.year + int(years)).isoformat()
-    except ValueError:  # 29 February → 28 February
-        return start.replace(year=start.year + int(years), day=28).isoformat()
 
 
 def _at(day: str | date, moment: time) -> str:
@@ -57,7 +49,7 @@ def build_helpers(now: datetime) -> dict[str, Callable[..., Any]]:
         "today": lambda: local_now.date().isoformat(),
         "now": lambda: local_now.isoformat(),
         "add_workdays": lambda day, n: calendar.add_workdays(_as_date(day), int(n)).day.isoformat(),
-        "add_years": _add_years,
+        "add_years": lambda day, n: add_years(_as_date(day), int(n)).isoformat(),
         "start_of_day": lambda day: _at(day, time(0, 0, 0)),
         "end_of_day": lambda day: _at(day, time(23, 59, 59)),
         "format_date": _format_date,

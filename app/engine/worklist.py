@@ -16,10 +16,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.engine.definitions import CompiledDefinition
-from app.engine.scripting import BEIJING
 from app.engine.timers import due_at
 from app.models import MessageSubscription, ProcessInstance, TimerSubscription, Unit, WorkItem
 from app.services import calendar
+from app.services.calendar import BEIJING
 from app.services.jurisdiction import office_code_for
 
 
