@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, session
 from sqlalchemy import event
 
 from app.config import PROJECT_ROOT, load_settings
-from app.extensions import babel, csrf, db, login_manager, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.secret_key import check_secret_key, ensure_secret_key, read_secret_key
 from app.web.i18n import select_locale
 
 
@@ -20,10 +22,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_settings(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    _init_secret_key(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     _init_login(app)
     with app.app_context():
@@ -42,17 +46,32 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _init_secret_key(app: Flask) -> None:
+    """Outside production a missing key is generated into instance/ once; production must bring its own."""
+    production = app.config["APP_ENV"] == "production"
+    if not app.config.get("SECRET_KEY") and not production:
+        ensure_secret_key(app.instance_path)
+        app.config["SECRET_KEY"] = read_secret_key(app.instance_path)
+    check_secret_key(app.config.get("SECRET_KEY"), production)
+
+
 def _init_login(app: Flask) -> None:
     from app.models import User
+    from app.services import sessions
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
     login_manager.session_protection = "strong"
+    lifetimes = sessions.Lifetimes(
+        idle=timedelta(seconds=int(app.config["PERMANENT_SESSION_LIFETIME"])),
+        absolute=timedelta(seconds=int(app.config["SESSION_ABSOLUTE_SECONDS"])),
+    )
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+        user = sessions.user_for(db.session, session.get(sessions.COOKIE_KEY), lifetimes, datetime.now(UTC))
+        return user if user is not None and str(user.id) == user_id else None
 
 
 def _tune_sqlite() -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import orjson
 
+from app.secret_key import read_secret_key
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,13 +23,16 @@ def _sqlite_default(instance_path: str) -> str:
 def load_settings(instance_path: str) -> dict[str, object]:
     """Build the Flask config mapping from the environment."""
     env = os.environ.get
+    production = env("APP_ENV", "development") == "production"
     return {
         # SQLite file under instance/ unless DATABASE_URL points elsewhere (e.g. PostgreSQL).
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL") or _sqlite_default(instance_path),
         # JSON columns (the workflow state is one) go through orjson: several times faster than json.
         "SQLALCHEMY_ENGINE_OPTIONS": {"json_serializer": dump_json, "json_deserializer": orjson.loads},
-        # Signs sessions and CSRF tokens; set it in production.
-        "SECRET_KEY": env("SECRET_KEY", "dev-only-secret-change-me"),
+        # "production" refuses to start without a strong secret key and sends cookies over HTTPS only.
+        "APP_ENV": "production" if production else env("APP_ENV", "development"),
+        # Signs sessions and CSRF tokens: SECRET_KEY, else the file set-up writes into instance/ (see secret_key.py).
+        "SECRET_KEY": env("SECRET_KEY") or read_secret_key(instance_path),
         # Folders the engine deploys diagrams from and loads form schemas from.
         "WORKFLOWS_DIR": env("WORKFLOWS_DIR", str(PROJECT_ROOT / "workflows")),
         "FORMS_DIR": env("FORMS_DIR", str(PROJECT_ROOT / "forms")),
@@ -38,18 +43,30 @@ def load_settings(instance_path: str) -> dict[str, object]:
         # Session cookies: HttpOnly always, Secure unless explicitly running on plain HTTP (local demo).
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "false").lower() == "true",
+        "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", str(production)).lower() == "true",
         "REMEMBER_COOKIE_HTTPONLY": True,
         # Idle timeout of a login session, in seconds (等保: at most 30 minutes).
         "PERMANENT_SESSION_LIFETIME": int(env("SESSION_IDLE_SECONDS", "1800")),
+        # Absolute lifetime of a login session however active it is, in seconds (8 hours).
+        "SESSION_ABSOLUTE_SECONDS": int(env("SESSION_ABSOLUTE_SECONDS", str(8 * 3600))),
+        # Largest request body in bytes; routes that take uploads raise it for themselves.
+        "MAX_CONTENT_LENGTH": int(env("MAX_CONTENT_LENGTH", str(256 * 1024))),
+        # Login throttling (Flask-Limiter): storage is Redis when RATELIMIT_STORAGE_URI names it, else memory.
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": False,
+        # Login attempts per client address, and failed attempts per user name (existing or not).
+        "LOGIN_LIMIT_PER_IP": env("LOGIN_LIMIT_PER_IP", "30 per minute;300 per hour"),
+        "LOGIN_FAILURES_PER_NAME": env("LOGIN_FAILURES_PER_NAME", "5 per 15 minutes"),
         # Interface language; zh_CN first, an English catalogue follows.
         "BABEL_DEFAULT_LOCALE": env("BABEL_DEFAULT_LOCALE", "zh_CN"),
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         # Page size of lists.
         "PAGE_SIZE": int(env("PAGE_SIZE", "20")),
-        # Per-script limits of the restricted environment.
+        # Per-script limits, enforced by the OS in the sandbox's worker processes.
         "SCRIPT_TIMEOUT_SECONDS": float(env("SCRIPT_TIMEOUT_SECONDS", "2")),
         "SCRIPT_MAX_MEMORY_MB": int(env("SCRIPT_MAX_MEMORY_MB", "64")),
+        # Sandbox worker processes per web process, started on first use (~15 MB each).
+        "SCRIPT_WORKERS": int(env("SCRIPT_WORKERS", "2")),
         # Timers the worker claims per round.
         "WORKER_BATCH_SIZE": int(env("WORKER_BATCH_SIZE", "50")),
     }

@@ -44,6 +44,7 @@ echo "==> 编译界面翻译"
 .venv/bin/pybabel compile -d translations >/dev/null 2>&1
 
 export FLASK_APP=app
+# The first start of the app (here: the migration) writes a random instance/secret_key (mode 0600) once.
 echo "==> 升级数据库结构"
 .venv/bin/flask db upgrade >/dev/null
 echo "==> 载入行政区划"

@@ -17,13 +17,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, select, text
 
 from app import create_app
 from app.engine import Engine, get_engine
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import Charge, Domain, OutboxMessage, ProcessInstance, Unit, WorkItem
 from app.services import billing
 from app.services.audit import Actor
@@ -93,6 +93,7 @@ def backend_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         url = f"{PG_SERVER}/{database}"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
     app.config["BACKEND"] = request.param
+    app.before_request(_forget_request_user)
     with app.app_context():
         upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     yield app
@@ -100,6 +101,12 @@ def backend_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         db.engine.dispose()
     if database is not None:
         _drop_postgres_database(database)
+
+
+def _forget_request_user() -> None:
+    """Tests hold one app context across requests, so `g` would carry the last request's user into
+    the next one; production has a fresh `g` per request. Forget it, so each request authenticates."""
+    g.pop("_login_user", None)
 
 
 def _empty_tables() -> None:
@@ -112,6 +119,7 @@ def _empty_tables() -> None:
 def app(backend_app: Flask) -> Iterator[Flask]:
     with backend_app.app_context():
         _empty_tables()
+        limiter.reset()
         engine = get_engine()
         engine.runner.clock = Clock()
         engine.deploy_folder("test-setup")
@@ -243,6 +251,15 @@ def demo(app: Flask) -> dict[str, Any]:
     users = demo_service.seed(db.session)
     db.session.commit()
     return {user.username: user for user in users}
+
+
+@pytest.fixture
+def regions_loaded(app: Flask) -> None:
+    """The GB/T 2260 table, as set-up loads it (registration's province → city → county cascade)."""
+    from app.services import regions
+
+    regions.load(db.session)
+    db.session.commit()
 
 
 @pytest.fixture

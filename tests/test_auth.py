@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,18 +29,10 @@ VALID_REGISTRATION = {
     "contact_email": "chen@example.cn",
     "contact_phone": "",
     "username": "dongsheng-gov",
-    "password": "abc12345",
-    "confirm": "abc12345",
+    "password": "Dsgov2026x",
+    "confirm": "Dsgov2026x",
     "agree": "y",
 }
-
-
-@pytest.fixture
-def regions_loaded(app: Flask) -> None:
-    from app.services import regions
-
-    regions.load(db.session)
-    db.session.commit()
 
 
 def test_a_unit_registers_and_logs_in(client: Any, regions_loaded: None) -> None:
@@ -47,7 +40,7 @@ def test_a_unit_registers_and_logs_in(client: Any, regions_loaded: None) -> None
     assert response.status_code == 302
     unit = db.session.scalar(select(Unit).where(Unit.uscc == "11110000000012343B"))
     assert (unit.region_code, unit.level, unit.contacts[0].mobile) == ("150602", "county", "13912345678")
-    response = client.post("/login", data={"username": "dongsheng-gov", "password": "abc12345"})
+    response = client.post("/login", data={"username": "dongsheng-gov", "password": "Dsgov2026x"})
     assert response.status_code == 302 and response.headers["Location"].endswith("/unit/")
 
 
@@ -73,15 +66,59 @@ def test_registration_errors_are_shown_next_to_the_field(
     assert db.session.scalar(select(User).where(User.username == "dongsheng-gov")) is None
 
 
-def test_five_wrong_passwords_lock_the_account(client: Any, demo: dict[str, Any]) -> None:
+def test_five_wrong_passwords_lock_the_account_and_the_lock_is_audited(client: Any, demo: dict[str, Any]) -> None:
     for _ in range(5):
         assert client.post("/login", data={"username": "bianban", "password": "wrong1234"}).status_code == 401
     from app.services.demo import DEMO_PASSWORD
 
     response = client.post("/login", data={"username": "bianban", "password": DEMO_PASSWORD})
-    assert response.status_code == 401 and "已锁定" in response.get_data(as_text=True)
-    failures = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).all()
-    assert len(failures) == 6
+    assert response.status_code == 429 and "已暂停登录" in response.get_data(as_text=True)
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.actor == "bianban")).all()
+    assert actions.count("login_failed") == 5 and "lock" in actions and "login_throttled" in actions
+    assert db.session.scalar(select(User).where(User.username == "bianban")).locked_until is not None
+
+
+def test_an_unknown_name_gets_the_same_answers_as_an_existing_account(client: Any, demo: dict[str, Any]) -> None:
+    """Probing cannot tell accounts apart: the same texts and statuses, also once the name is locked."""
+    answers = {}
+    for name in ("bianban", "no-such-account"):
+        seen = [client.post("/login", data={"username": name, "password": "wrong1234"}) for _ in range(7)]
+        answers[name] = [(r.status_code, _login_error(r)) for r in seen]
+    assert answers["bianban"] == answers["no-such-account"]
+    assert answers["bianban"][0] == (401, "用户名或密码错误")
+    assert answers["bianban"][-1][0] == 429 and "已暂停登录" in answers["bianban"][-1][1]
+
+
+def test_logins_from_one_address_are_throttled(app: Flask, client: Any, demo: dict[str, Any]) -> None:
+    app.config["LOGIN_LIMIT_PER_IP"] = "3 per minute"
+    try:
+        statuses = [
+            client.post("/login", data={"username": f"name{i}", "password": "wrong1234"}).status_code for i in range(4)
+        ]
+    finally:
+        app.config["LOGIN_LIMIT_PER_IP"] = "30 per minute;300 per hour"
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_an_admin_unlocks_a_locked_account_and_it_is_audited(login: Any, demo: dict[str, Any]) -> None:
+    from app.services.accounts import LOCK_MINUTES
+
+    user = db.session.scalar(select(User).where(User.username == "bianban"))
+    user.locked_until = datetime.now(UTC) + timedelta(minutes=LOCK_MINUTES)
+    db.session.commit()
+    admin = login("admin")
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert "已锁定至" in page and "解锁" in page
+    assert admin.post(f"/admin/users/{user.id}/unlock").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locked_until is None
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "unlock")).detail["username"] == "bianban"
+
+
+def _login_error(response: Any) -> str:
+    text = response.get_data(as_text=True)
+    start = text.find('class="invalid-feedback"')
+    return text[text.find(">", start) + 1 : text.find("</div>", start)].strip() if start >= 0 else ""
 
 
 def test_each_blueprint_refuses_the_wrong_role(app: Flask, login: Any) -> None:

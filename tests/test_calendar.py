@@ -9,7 +9,15 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models.calendar import CalendarDay
-from app.services.calendar import WorkdayResult, add_workdays, is_workday, to_beijing_date
+from app.services.calendar import (
+    WorkdayCalendar,
+    WorkdayResult,
+    add_workdays,
+    add_years,
+    admin_overrides,
+    is_workday,
+    to_beijing_date,
+)
 
 
 @pytest.fixture
@@ -106,6 +114,28 @@ def test_admin_rows_are_loaded_once_per_year_per_calculation(db_session: Session
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     assert len(statements) == 2
+
+
+def test_all_admin_rows_are_what_the_script_sandbox_is_sent(db_session: Session) -> None:
+    add_admin_days(db_session, (date(2026, 11, 20), False), (date(2027, 2, 20), True))
+    assert admin_overrides() == {date(2026, 11, 20): False, date(2027, 2, 20): True}
+    assert admin_overrides(2027) == {date(2027, 2, 20): True}
+
+
+# --- The pure rule over given overrides (what the script sandbox's worker uses) ---
+
+
+def test_the_pure_calendar_follows_the_overrides_it_is_given() -> None:
+    calendar = WorkdayCalendar.of({date(2026, 11, 20): False, date(2027, 1, 1): False})
+    assert calendar.add_workdays(date(2026, 11, 19), 1) == WorkdayResult(date(2026, 11, 23), estimated=False)
+    assert calendar.add_workdays(date(2026, 12, 31), 1) == WorkdayResult(date(2027, 1, 4), estimated=False)
+    without = WorkdayCalendar.of({})
+    assert without.add_workdays(date(2026, 12, 31), 1) == WorkdayResult(date(2027, 1, 1), estimated=True)
+
+
+def test_adding_years_to_29_february_gives_28_february() -> None:
+    assert add_years(date(2024, 2, 29), 1) == date(2025, 2, 28)
+    assert add_years(date(2026, 9, 30), 2) == date(2028, 9, 30)
 
 
 # --- Beijing dates ---

@@ -38,7 +38,7 @@ from app.models import (
 from app.services import billing
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal
-from app.taskforms.formats import to_ascii_domain
+from app.taskforms.formats import FORMAT_MESSAGES, to_ascii_domain
 from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application, at, reject
 
 NAME = DOMAIN_APPLICATION["domain_name"]  # 鄂尔多斯市人民政府.政务
@@ -330,18 +330,15 @@ def test_a_name_registered_without_an_application_on_the_platform_is_refused_too
 
 
 INVALID_APPLICATIONS = [
-    pytest.param("contact_mobile", "1380013800", "请输入11位手机号码", id="mobile-10-digits"),
-    pytest.param("contact_mobile", "12800138000", "请输入11位手机号码", id="mobile-bad-prefix"),
-    pytest.param(
-        "domain_name",
-        "鄂尔多斯市人民政府.cn",
-        "域名须以 .政务 或 .公益 结尾，且只含汉字、小写字母、数字和连字符，总长不超过31个字符",
-        id="not-zhengwu-or-gongyi",
-    ),
+    pytest.param("contact_mobile", "1380013800", FORMAT_MESSAGES["cn-mobile"], id="mobile-10-digits"),
+    pytest.param("contact_mobile", "12800138000", FORMAT_MESSAGES["cn-mobile"], id="mobile-bad-prefix"),
+    pytest.param("domain_name", "鄂尔多斯市人民政府.cn", FORMAT_MESSAGES["cn-domain"], id="not-zhengwu-or-gongyi"),
     pytest.param("years", 11, "注册年限不能大于 10", id="years-11"),
     pytest.param("years", 0, "注册年限不能小于 1", id="years-0"),
     pytest.param("contact_name", "<b>张经办</b>", "联系人姓名格式不正确（不能包含 < > 等字符）", id="html-in-name"),
-    pytest.param("contact_email", "zhang@", "请输入正确的电子邮箱地址", id="bad-email"),
+    pytest.param("contact_email", "zhang@", FORMAT_MESSAGES["email"], id="bad-email"),
+    pytest.param("contact_email", "zhang@[10.0.0.1]", FORMAT_MESSAGES["email"], id="email-ip-literal"),
+    pytest.param("host_ip", "127.0.0.1", FORMAT_MESSAGES["ipv4"], id="loopback-host-ip"),
 ]
 
 

@@ -1,10 +1,11 @@
-"""JSON Schema formats: 统一社会信用代码, mobile numbers, .政务/.公益 names, IPv4, e-mail."""
+"""JSON Schema formats and their normalisation: 统一社会信用代码, mobile numbers, .政务/.公益 names,
+English domain names, public IPv4 addresses, e-mail."""
 
 import pytest
 from jsonschema import Draft202012Validator
 from stdnum.cn import uscc
 
-from app.taskforms.formats import FORMAT_CHECKER, FORMAT_MESSAGES, domain_suffix, to_ascii_domain
+from app.taskforms.formats import FORMAT_CHECKER, FORMAT_MESSAGES, NORMALISERS, domain_suffix, to_ascii_domain
 
 
 def conforms(fmt: str, value: object) -> bool:
@@ -184,9 +185,31 @@ def test_domain_suffix_refuses_other_names() -> None:
 # --- IPv4 ---
 
 
-@pytest.mark.parametrize("address", ["1.2.3.4", "0.0.0.0", "255.255.255.255", "202.96.134.133"])
-def test_ipv4_is_a_dotted_quad(address: str) -> None:
+@pytest.mark.parametrize("address", ["1.2.3.4", "8.8.8.8", "202.96.134.133", "223.5.5.5"])
+def test_ipv4_is_a_public_dotted_quad(address: str) -> None:
     assert conforms("ipv4", address)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "0.0.0.0",  # this network
+        "127.0.0.1",  # loopback
+        "10.1.2.3",  # private
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",  # link-local (cloud metadata)
+        "100.64.0.1",  # CGNAT shared space
+        "224.0.0.1",  # multicast
+        "255.255.255.255",  # broadcast
+        "192.0.2.10",  # documentation
+        "198.51.100.7",
+        "203.0.113.9",
+        "240.0.0.1",  # reserved
+    ],
+)
+def test_ipv4_refuses_addresses_that_are_not_public(address: str) -> None:
+    assert not conforms("ipv4", address)
 
 
 @pytest.mark.parametrize(
@@ -200,14 +223,73 @@ def test_ipv4_rejects_leading_zeros_other_notations_and_ipv6(address: str) -> No
 # --- E-mail ---
 
 
-@pytest.mark.parametrize("address", ["a@b.cn", "zhang.san+form@gov.cn", "x" * 113 + "@gov.cn"])
-def test_email_has_one_at_sign_and_a_dotted_domain(address: str) -> None:
+@pytest.mark.parametrize("address", ["a@b.cn", "zhang.san+form@gov.cn", "x" * 64 + "@" + "m" * 48 + ".gov.cn"])
+def test_email_has_a_dot_atom_and_a_domain_name(address: str) -> None:
     assert conforms("email", address)
 
 
 @pytest.mark.parametrize(
     "address",
-    ["a@b", "a b@c.cn", "a@@b.cn", "@b.cn", "a@.cn", "a@b.", "ab.cn", "x" * 114 + "@gov.cn"],
+    [
+        "a@b",
+        "a b@c.cn",
+        "a@@b.cn",
+        "@b.cn",
+        "a@.cn",
+        "a@b.",
+        "ab.cn",
+        "a..b@c.cn",
+        ".a@c.cn",
+        '"a b"@c.cn',  # quoted local parts are legal in RFC 5322 but not accepted here
+        "a@[127.0.0.1]",  # address literals
+        "a@[IPv6:::1]",
+        "a@127.0.0.1",
+        "a@localhost",
+        "a@B.CN",  # stored with the domain in lower case (normalised before the check)
+        "x" * 65 + "@gov.cn",  # local part over 64
+        "x" * 60 + "@" + "m" * 60 + ".gov.cn",  # over 120 in all
+    ],
 )
-def test_email_rejects_malformed_or_over_120_characters(address: str) -> None:
+def test_email_rejects_malformed_literal_or_over_long_addresses(address: str) -> None:
     assert not conforms("email", address)
+
+
+# --- English domain names ---
+
+
+@pytest.mark.parametrize("name", ["ordos.gov.cn", "www.gov.cn", "a-b.example.com"])
+def test_hostname_is_an_ascii_domain_name(name: str) -> None:
+    assert conforms("hostname", name)
+
+
+@pytest.mark.parametrize(
+    "name", ["ORDOS.GOV.CN", "http://ordos.gov.cn", "ordos.gov.cn/path", "ordos", "-a.cn", "a_b.cn"]
+)
+def test_hostname_refuses_schemes_paths_and_upper_case(name: str) -> None:
+    assert not conforms("hostname", name)
+
+
+# --- Normalisation before the check ---
+
+
+@pytest.mark.parametrize(
+    ("fmt", "typed", "stored"),
+    [
+        ("cn-domain", "中央编办。政务", "中央编办.政务"),  # ideographic full stop
+        ("cn-domain", "中央编办．政务", "中央编办.政务"),  # full-width full stop
+        ("cn-domain", "中央编办｡政务", "中央编办.政务"),  # half-width ideographic full stop
+        ("cn-domain", "xn--fiq11i8xgb87b.xn--zfr164b", "中央编办.政务"),  # A-labels shown as U-labels
+        ("cn-domain", "XN--FIQ11I8XGB87B.xn--zfr164b", "中央编办.政务"),
+        ("cn-domain", "ABC中国.公益", "abc中国.公益"),  # case folded
+        ("hostname", "ORDOS.GOV.CN", "ordos.gov.cn"),
+        ("hostname", "ordos。gov。cn", "ordos.gov.cn"),
+        ("uscc", "11110000000012343b", "11110000000012343B"),
+        ("cn-mobile", "138 0013 8000", "13800138000"),
+        ("cn-mobile", "+86 138-0013-8000", "13800138000"),
+        ("cn-mobile", "008613800138000", "13800138000"),
+        ("email", "Zhang@Example.CN", "Zhang@example.cn"),
+    ],
+)
+def test_values_are_normalised_to_the_one_stored_form(fmt: str, typed: str, stored: str) -> None:
+    assert NORMALISERS[fmt](typed) == stored
+    assert conforms(fmt, stored)

@@ -44,6 +44,7 @@ from app.models import (
     Unit,
     WorkItem,
 )
+from app.taskforms.formats import FORMAT_MESSAGES
 from tests.conftest import Step, add_domain, at
 
 PROCESS = "party_site_review"
@@ -502,7 +503,7 @@ def test_a_paper_problem_ends_the_application_without_a_badge_and_the_unit_may_a
         pytest.param(
             {"badge_location": "own_site", "server_ip": "202.96.1.300"},
             "server_ip",
-            "请输入正确的IPv4地址",
+            FORMAT_MESSAGES["ipv4"],
             id="own site with a wrong IP",
         ),
         pytest.param(
@@ -521,16 +522,24 @@ def test_a_paper_problem_ends_the_application_without_a_badge_and_the_unit_may_a
         pytest.param(
             {"domains": ["ordos.gov.cn"]},
             "domains",
-            "域名须以 .政务 或 .公益 结尾，且只含汉字、小写字母、数字和连字符，总长不超过31个字符",
+            FORMAT_MESSAGES["cn-domain"],
             id="an English domain as Chinese domain",
         ),
         pytest.param(
             {"english_domain": "http://ordos.gov.cn"},
             "english_domain",
-            "英文域名格式不正确",
+            FORMAT_MESSAGES["hostname"],
             id="URL as English domain",
         ),
-        pytest.param({"contact_mobile": "1380013800"}, "contact_mobile", "请输入11位手机号码", id="short mobile"),
+        pytest.param(
+            {"contact_mobile": "1380013800"}, "contact_mobile", FORMAT_MESSAGES["cn-mobile"], id="short mobile"
+        ),
+        pytest.param(
+            {"badge_location": "own_site", "server_ip": "10.0.0.8"},
+            "server_ip",
+            FORMAT_MESSAGES["ipv4"],
+            id="own site with a private IP",
+        ),
         pytest.param(
             {"application_type": "transfer"}, "application_type", "请从选项中正确选择申请类型", id="unknown type"
         ),

@@ -40,8 +40,14 @@ class RefusedError(EngineError):
 
 
 class TaskFailure(EngineError):
-    """A script or operator failed; the action was rolled back and the instance marked as error."""
+    """A step failed (a script, an operator, the engine, the database); the action was rolled back.
 
-    def __init__(self, element_id: str, message: str) -> None:
+    The runner marks the instance as error. `detail` is Chinese text fit to store and show; what
+    an exception said goes only to the server log, under the `incident` number the text names.
+    """
+
+    def __init__(self, element_id: str | None, detail: str, incident: str | None = None) -> None:
         self.element_id = element_id
-        super().__init__(f"[{element_id}] {message}")
+        self.detail = detail
+        self.incident = incident
+        super().__init__(f"[{element_id}] {detail}" if element_id else detail)

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
+from app.engine.compaction import PlatformWorkflow
 from app.engine.definitions import DefinitionStore
 from app.engine.errors import NotFoundError
 from app.engine.serializer import StateSerializer
@@ -36,6 +36,7 @@ class InstanceReader:
         """Element ids already passed and element ids open now, for marking the live diagram."""
         workflow = self._workflow(instance_id)
         done = {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id}
+        done |= workflow.passed  # passed in rounds whose tasks compaction cut away
         open_now = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
         # A boundary event waits beside its task (e.g. 撤回 on 初审); it is not a step of its own.
         current = {
@@ -43,7 +44,7 @@ class InstanceReader:
         }
         return sorted(done - current), sorted(current)
 
-    def _workflow(self, instance_id: int) -> BpmnWorkflow:
+    def _workflow(self, instance_id: int) -> PlatformWorkflow:
         session = self._session_factory()
         instance = session.get(ProcessInstance, instance_id)
         if instance is None:

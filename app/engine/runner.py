@@ -1,24 +1,31 @@
 """Start, complete a task, fire timers, correlate messages: each one locked transaction.
 
 Every action: lock the instance, load the workflow onto the cached spec, act, run engine
-steps, save the state with a version compare-and-set, rebuild the read models, audit,
-commit. Any error rolls all of it back. A technical fault (a script or operator failing)
-additionally marks the instance as `error` with the failed action, so an admin can retry.
+steps, cut finished history off the task tree, save the state with a version compare-and-set,
+rebuild the read models, audit, commit. Any error rolls all of it back. Any fault other than an
+answer meant for the user (conflict, refusal, invalid form, not found) additionally marks the
+instance as `error` with the failed action, so an admin can retry: the stored text is Chinese,
+names the step and an incident number; the exception and its traceback go to the server log
+under that number, never into the instance or the audit trail.
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.util import BpmnEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -26,6 +33,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.engine import subscriptions
 from app.engine.business_keys import next_business_key
+from app.engine.compaction import PlatformWorkflow, compact
 from app.engine.context import ActionContext
 from app.engine.definitions import CompiledDefinition, DefinitionStore
 from app.engine.errors import (
@@ -37,7 +45,7 @@ from app.engine.errors import (
     TaskFailure,
 )
 from app.engine.operators import OperatorRegistry
-from app.engine.sandbox import Limits
+from app.engine.sandbox import Limits, ScriptLimitError
 from app.engine.scripting import PlatformScriptEngine
 from app.engine.serializer import StateSerializer
 from app.engine.worklist import Projector, Snapshot, current_stage
@@ -52,6 +60,51 @@ WORKER = Actor(name="system", role="系统")
 # The message a unit's 撤回 sends; a diagram that allows withdrawal catches it (boundary event).
 WITHDRAW_MESSAGE = "撤回"
 
+logger = logging.getLogger(__name__)
+
+# The answers an action gives its user; any other exception is a fault of the platform.
+_OUTCOMES = (ConflictError, RefusedError, FormValidationError, NotFoundError)
+_RETRYABLE = "本次操作已撤销，管理员排除原因后可重试"
+_UNDONE = "本次操作已撤销，请稍后重试；如仍出错，请联系管理员"
+
+
+class _Step(NamedTuple):
+    """What an action is doing, so that a fault can say where it happened."""
+
+    element: str | None
+    title: str
+
+    @property
+    def doing(self) -> str:
+        return f"处理“{self.title}”" if self.element else self.title
+
+
+_LOADING = _Step(None, "读取申请状态")
+_SAVING = _Step(None, "保存办理结果")
+# One value per thread (and per request): the runner itself is shared.
+_step: ContextVar[_Step | None] = ContextVar("engine_step", default=None)
+
+
+def _enter(task: Task, compiled: CompiledDefinition) -> None:
+    element = task.task_spec.bpmn_id
+    if element:  # gateways' and boundary events' helper tasks belong to the element around them
+        _step.set(_Step(element, compiled.names.get(element, element)))
+
+
+def _in_own_words(failure: TaskFailure) -> bool:
+    """Whether the platform wrote the text (fit to store), rather than copied it from an exception."""
+    return failure.__cause__ is None or isinstance(failure.__cause__, ScriptLimitError)
+
+
+class _DeliveryFailed(Exception):
+    """A message delivery to one instance faulted with `fault`."""
+
+    def __init__(self, instance_id: int, payload: dict[str, Any], fault: Exception) -> None:
+        super().__init__(instance_id)
+        self.instance_id = instance_id
+        self.payload = payload
+        self.fault = fault
+
 
 @dataclass
 class Loaded:
@@ -59,7 +112,7 @@ class Loaded:
 
     instance: ProcessInstance
     compiled: CompiledDefinition
-    workflow: BpmnWorkflow
+    workflow: PlatformWorkflow
     context: ActionContext
     waited_before: bool = False  # timer or message rows may exist from the last save
     ready_before: set[str] | None = None  # task ids of the work items the last save projected
@@ -82,7 +135,11 @@ class Runner:
         self.settings = settings
         self.clock = clock
         self.serializer = StateSerializer()
-        self.limits = Limits(float(settings["SCRIPT_TIMEOUT_SECONDS"]), int(settings["SCRIPT_MAX_MEMORY_MB"]))
+        self.limits = Limits(
+            float(settings["SCRIPT_TIMEOUT_SECONDS"]),
+            int(settings["SCRIPT_MAX_MEMORY_MB"]),
+            int(settings["SCRIPT_WORKERS"]),
+        )
 
     @property
     def session(self) -> Session:
@@ -92,12 +149,16 @@ class Runner:
 
     def start(self, process_id: str, unit_id: int, actor: Actor, data: dict[str, Any] | None = None) -> ProcessInstance:
         """Start the newest version of a procedure for a unit."""
-        data = dict(data or {})
+        # No instance row survives the rollback to be marked: the user is told and the log keeps it.
+        with self._fault_reported("申请未能创建，请稍后重试；如仍出错，请联系管理员"):
+            return self._start(process_id, unit_id, actor, dict(data or {}))
+
+    def _start(self, process_id: str, unit_id: int, actor: Actor, data: dict[str, Any]) -> ProcessInstance:
         with self._transaction():
             unit = self._unit(unit_id)
             row = self.definitions.latest(self.session, process_id)
             compiled = self.definitions.compiled(row)
-            self._check_may_start(compiled, unit, data)
+            data = self._check_may_start(compiled, unit, data)
             now = self.clock()
             instance = ProcessInstance(
                 business_key=next_business_key(self.session, compiled.process_properties["businessKeyPrefix"], now),
@@ -111,7 +172,7 @@ class Runner:
             )
             self.session.add(instance)
             self.session.flush()
-            workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs)
+            workflow = PlatformWorkflow(compiled.spec, compiled.subprocess_specs)
             loaded = Loaded(instance, compiled, workflow, self._context(instance, compiled, actor, now))
             workflow.script_engine = self._script_engine(loaded.context)
             for task in workflow.get_tasks(state=TaskState.READY):
@@ -144,8 +205,11 @@ class Runner:
             instance_id = subscriptions.claim_due_timer(self.session, moment)
             if instance_id is None:
                 break
-            with self._failure_recorded(instance_id, {"kind": "timers", "at": moment.isoformat()}):
-                fired.append(self._fire_timers(instance_id, moment))
+            try:
+                with self._failure_recorded(instance_id, {"kind": "timers", "at": moment.isoformat()}):
+                    fired.append(self._fire_timers(instance_id, moment))
+            except TaskFailure:
+                continue  # marked `error` and logged: no longer claimed, and the other timers still fire
         return fired
 
     def correlate(
@@ -154,8 +218,26 @@ class Runner:
         """Deliver a message to every instance waiting for it under the keys `collect` returns.
 
         `collect` runs inside the same transaction (e.g. CONAC confirming a remittance batch),
-        so the business change and every delivery commit together or not at all.
+        so the business change and the deliveries commit together; a refusal or conflict undoes
+        all of it. A delivery that faults is left out instead: the whole is redone without it,
+        and that instance is marked `error` with the delivery for an admin to retry.
         """
+        failed: set[int] = set()
+        with self._fault_reported(_UNDONE):
+            while True:
+                try:
+                    return self._correlate_once(message_name, actor, collect, failed)
+                except _DeliveryFailed as delivery:
+                    failed.add(delivery.instance_id)
+                    self._record_delivery_fault(delivery, message_name, actor)
+
+    def _correlate_once(
+        self,
+        message_name: str,
+        actor: Actor,
+        collect: Callable[[Session, datetime], tuple[list[str], dict[str, Any]]],
+        failed: set[int],
+    ) -> list[str]:
         with self._transaction():
             now = self.clock()
             try:
@@ -163,9 +245,25 @@ class Runner:
             except ServiceRefusal as refusal:
                 raise RefusedError(refusal.message) from refusal
             return [
-                self._deliver(instance_id, message_name, payload, actor, now)
+                self._delivered(instance_id, message_name, payload, actor, now)
                 for instance_id in subscriptions.subscribers(self.session, message_name, keys)
+                if instance_id not in failed
             ]
+
+    def _delivered(
+        self, instance_id: int, message_name: str, payload: dict[str, Any], actor: Actor, now: datetime
+    ) -> str:
+        try:
+            return self._deliver(instance_id, message_name, payload, actor, now)
+        except _OUTCOMES:
+            raise
+        except Exception as exc:
+            raise _DeliveryFailed(instance_id, payload, exc) from exc
+
+    def _record_delivery_fault(self, delivery: _DeliveryFailed, message_name: str, actor: Actor) -> None:
+        action = {"kind": "message", "message": message_name, "payload": delivery.payload}
+        failure = self._failure(delivery.fault, _RETRYABLE)
+        self._mark_error(delivery.instance_id, failure, {**action, "actor": actor.name, "role": actor.role})
 
     def confirm_remittance(self, remittance_id: int, actor: Actor) -> list[str]:
         """CONAC's 认款 of a remittance batch, delivered to every application in the batch."""
@@ -179,6 +277,10 @@ class Runner:
 
     def withdraw(self, instance_id: int, actor: Actor) -> ProcessInstance:
         """The unit's 撤回: the diagram decides where the message leads; refused once a reviewer claimed."""
+        with self._failure_recorded(instance_id, {"kind": "withdraw", "actor": actor.name, "role": actor.role}):
+            return self._withdraw(instance_id, actor)
+
+    def _withdraw(self, instance_id: int, actor: Actor) -> ProcessInstance:
         with self._transaction():
             claimed = self.session.scalar(
                 select(WorkItem.assignee)
@@ -201,13 +303,24 @@ class Runner:
             raise RefusedError("该申请没有可重试的失败操作")
         action = dict(instance.failed_action)
         self.session.rollback()
-        if action["kind"] == "timers":
-            return self._retry_timers(instance_id, actor, action)
-        replay = Actor(name=str(action["actor"]), role=str(action["role"]))
         with self._failure_recorded(instance_id, action):
-            result = self._complete(instance_id, str(action["task_id"]), replay, dict(action["data"]), None)
+            self._replay(instance_id, action)
         self._audit_alone(actor, "retry", instance_id)
-        return result
+        return self.session.get(ProcessInstance, instance_id)  # type: ignore[return-value]
+
+    def _replay(self, instance_id: int, action: dict[str, Any]) -> None:
+        kind = action["kind"]
+        if kind == "timers":
+            self._fire_timers(instance_id, max(self.clock(), datetime.fromisoformat(str(action["at"]))))
+            return
+        original = Actor(name=str(action["actor"]), role=str(action["role"]))
+        if kind == "withdraw":
+            self._withdraw(instance_id, original)
+        elif kind == "message":
+            with self._transaction():
+                self._deliver(instance_id, str(action["message"]), dict(action["payload"]), original, self.clock())
+        else:
+            self._complete(instance_id, str(action["task_id"]), original, dict(action["data"]), None)
 
     # ---- steps -----------------------------------------------------------------------
 
@@ -224,11 +337,9 @@ class Runner:
             self._check_role(task.task_spec.lane, actor)
             element = task.task_spec.bpmn_id
             form = loaded.compiled.element_properties(element).get("formJsonSchemaFilename", "")
-            errors = self.forms.errors(form, data)
-            if errors:
-                raise FormValidationError(errors)
+            data = self._cleaned(form, data)
             self._replace_form_fields(task, form, data)
-            self._run_task(task)
+            self._run_task(task, loaded.compiled)
             self._advance(loaded)
             title = loaded.compiled.names.get(element, element)
             audit.record(self.session, actor, "complete", instance_id, (element, title), data)
@@ -237,22 +348,17 @@ class Runner:
     def _fire_timers(self, instance_id: int, now: datetime) -> str:
         with self._transaction():
             loaded = self._load(instance_id, WORKER, now)
+            _step.set(_Step(None, "处理到期的定时事件"))
             loaded.workflow.refresh_timers()
             self._advance(loaded)
             audit.record(self.session, WORKER, "timer", instance_id, detail={"at": now.isoformat()})
             return loaded.instance.business_key
 
-    def _retry_timers(self, instance_id: int, actor: Actor, action: dict[str, Any]) -> ProcessInstance:
-        moment = max(self.clock(), datetime.fromisoformat(str(action["at"])))
-        with self._failure_recorded(instance_id, action):
-            self._fire_timers(instance_id, moment)
-        self._audit_alone(actor, "retry", instance_id)
-        return self.session.get(ProcessInstance, instance_id)  # type: ignore[return-value]
-
     def _deliver(
         self, instance_id: int, message_name: str, payload: dict[str, Any], actor: Actor, now: datetime
     ) -> str:
         loaded = self._load(instance_id, actor, now)
+        _step.set(_Step(None, f"接收消息“{message_name}”"))
         event = BpmnEvent(MessageEventDefinition(message_name), payload=payload)
         try:
             loaded.workflow.send_event(event)
@@ -265,18 +371,23 @@ class Runner:
     def _advance(self, loaded: Loaded) -> None:
         """Run engine steps (timers included) until only user tasks or waits remain, then save."""
         workflow = loaded.workflow
-        workflow.do_engine_steps()
+        entering = partial(_enter, compiled=loaded.compiled)
+        workflow.do_engine_steps(will_complete_task=entering)
         while workflow.get_tasks(state=TaskState.READY, manual=False):
-            workflow.do_engine_steps()
+            workflow.do_engine_steps(will_complete_task=entering)
+        _step.set(_SAVING)
         self._save(loaded)
 
     def _save(self, loaded: Loaded) -> None:
         """Compare-and-set on the version counter; a Core UPDATE, as this runs on every action."""
         instance, workflow = loaded.instance, loaded.workflow
         snapshot = Snapshot.of(workflow)
+        stage = current_stage(workflow, snapshot, loaded.compiled, instance.stage)  # may read end events
+        compact(workflow)
         values = {
             "state": self.serializer.dump(workflow),
-            "stage": current_stage(workflow, snapshot, loaded.compiled, instance.stage),
+            "serializer_version": self.serializer.version,
+            "stage": stage,
             "status": "completed" if workflow.completed else "running",
             "error": None,
             "failed_action": None,
@@ -304,25 +415,29 @@ class Runner:
         task.set_data(**data)
 
     @staticmethod
-    def _run_task(task: Any) -> None:
+    def _run_task(task: Task, compiled: CompiledDefinition) -> None:
+        _enter(task, compiled)
         try:
             task.run()
         except SpiffWorkflowException as exc:
             cause = exc.__cause__ or getattr(exc, "exception", None)
             if isinstance(cause, EngineError):
                 raise cause from exc
-            raise TaskFailure(task.task_spec.bpmn_id or task.task_spec.name, str(exc)) from exc
+            raise
 
     # ---- loading, locking, context ---------------------------------------------------
 
     def _load(self, instance_id: int, actor: Actor, now: datetime | None = None) -> Loaded:
+        _step.set(_LOADING)
         instance = self._lock(instance_id)
         compiled = self.definitions.compiled_by_id(self.session, instance.definition_id)
         context = self._context(instance, compiled, actor, now or self.clock())
         workflow = self.serializer.load(instance.state, compiled.spec, compiled.subprocess_specs)
+        compact(workflow)  # a state saved before compaction existed may be too deep to step through
         workflow.script_engine = self._script_engine(context)
         before = Snapshot.of(workflow)
         ready_before = {str(t.id) for t in before.ready}
+        _step.set(None)
         return Loaded(instance, compiled, workflow, context, bool(before.waiting), ready_before)
 
     def _lock(self, instance_id: int) -> ProcessInstance:
@@ -358,15 +473,20 @@ class Runner:
             raise NotFoundError("没有找到该单位")
         return unit
 
-    def _check_may_start(self, compiled: CompiledDefinition, unit: Unit, data: dict[str, Any]) -> None:
+    def _check_may_start(self, compiled: CompiledDefinition, unit: Unit, data: dict[str, Any]) -> dict[str, Any]:
+        """The start data as it will be stored, once the unit's type and the start form allow it."""
         allowed = [t.strip() for t in compiled.process_properties.get("unitTypes", "").split(",") if t.strip()]
         if unit.unit_type not in allowed:
             raise RefusedError(f"“{compiled.name}”仅适用于{'、'.join(allowed)}")
         start_form = compiled.process_properties.get("startFormJsonSchemaFilename")
-        if start_form:
-            errors = self.forms.errors(start_form, data)
-            if errors:
-                raise FormValidationError(errors)
+        return self._cleaned(start_form, data) if start_form else data
+
+    def _cleaned(self, form: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The input policy and the form's schema: every problem at once, or the data as it will be stored."""
+        cleaned = self.forms.clean(form, data)
+        if cleaned.errors:
+            raise FormValidationError(cleaned.errors)
+        return cleaned.data
 
     @staticmethod
     def _check_role(lane: str | None, actor: Actor) -> None:
@@ -394,26 +514,56 @@ class Runner:
             raise
 
     @contextmanager
-    def _failure_recorded(self, instance_id: int, action: dict[str, Any]) -> Iterator[None]:
-        """On a technical fault, keep the instance as it was and mark it `error` with the action."""
+    def _fault_reported(self, outcome: str, record: Callable[[TaskFailure], None] | None = None) -> Iterator[None]:
+        """Turn a fault into a TaskFailure the user can read, `record` it, raise it; the log gets the exception."""
+        token = _step.set(None)
         try:
             yield
-        except TaskFailure as failure:
-            self._mark_error(instance_id, failure, action)
+        except _OUTCOMES:
             raise
+        except Exception as exc:
+            failure = self._failure(exc, outcome)
+            if record is not None:
+                record(failure)
+            raise failure from exc
+        finally:
+            _step.reset(token)
+
+    def _failure_recorded(self, instance_id: int, action: dict[str, Any]) -> AbstractContextManager[None]:
+        """On a fault, keep the instance as it was and mark it `error` with the action to retry."""
+        return self._fault_reported(_RETRYABLE, partial(self._mark_error, instance_id, action=action))
+
+    @staticmethod
+    def _failure(exc: Exception, outcome: str) -> TaskFailure:
+        incident = secrets.token_hex(4).upper()
+        step = _step.get()
+        logger.error("事件编号 %s：%s时出错", incident, step.doing if step else "办理", exc_info=exc)
+        if isinstance(exc, TaskFailure) and _in_own_words(exc):
+            what = exc.detail.rstrip("。")
+        else:
+            what = f"{step.doing if step else '办理'}时系统出错"
+        element = exc.element_id if isinstance(exc, TaskFailure) else step.element if step else None
+        return TaskFailure(element, f"{what}，{outcome}（事件编号 {incident}）。", incident)
 
     def _mark_error(self, instance_id: int, failure: TaskFailure, action: dict[str, Any]) -> None:
-        with self._transaction():
-            instance = self._lock(instance_id)
-            instance.status, instance.error, instance.failed_action = "error", failure.message, action
-            audit.record(
-                self.session,
-                WORKER,
-                "error",
-                instance_id,
-                (failure.element_id, failure.element_id),
-                detail={"error": failure.message, "action": action.get("kind")},
-            )
+        """In a fresh transaction: the failed one may have left the session broken. Never raises."""
+        step, element = _step.get(), failure.element_id
+        task = (element, step.title if step and step.element == element else element) if element else None
+        self.session.rollback()
+        try:
+            with self._transaction():
+                instance = self._lock(instance_id)
+                instance.status, instance.error, instance.failed_action = "error", failure.message, action
+                audit.record(
+                    self.session,
+                    WORKER,
+                    "error",
+                    instance_id,
+                    task,
+                    detail={"error": failure.message, "action": action.get("kind"), "incident": failure.incident},
+                )
+        except Exception:
+            logger.exception("事件编号 %s：未能将申请 %s 标记为异常", failure.incident, instance_id)
 
     def _audit_alone(self, actor: Actor, action: str, instance_id: int) -> None:
         with self._transaction():

@@ -1,4 +1,8 @@
-"""Workflow state to JSON and back, without the spec: specs come from the definition cache."""
+"""Workflow state to JSON and back, without the spec: specs come from the definition cache.
+
+Version 2 adds `passed`, the elements an application passed in task history that compaction cut
+away; a version 1 state reads as having cut nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +15,24 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-STATE_VERSION = "spiff-3.2/1"
+from app.engine.compaction import PlatformWorkflow
+
+STATE_VERSION = "spiff-3.2/2"
 
 
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
-    """Like SpiffWorkflow's converter, but the spec is given on restore instead of stored."""
+    """Like SpiffWorkflow's converter, but the spec is given on restore instead of stored.
+
+    Every state restores as a PlatformWorkflow, whether written as one or (version 1, or a plain
+    workflow a benchmark builds) as a BpmnWorkflow.
+    """
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         dct = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        if isinstance(workflow, PlatformWorkflow):
+            dct["passed"] = sorted(workflow.passed)
         return dct
 
     def from_dict(
@@ -28,13 +40,14 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         dct: dict[str, Any],
         spec: BpmnProcessSpec | None = None,
         subprocess_specs: dict[str, BpmnProcessSpec] | None = None,
-    ) -> BpmnWorkflow:
-        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+    ) -> PlatformWorkflow:
+        workflow = PlatformWorkflow(spec, subprocess_specs, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        workflow.passed = set(dct.get("passed", []))
         return workflow
 
 
@@ -46,6 +59,7 @@ class StateSerializer:
     def __init__(self) -> None:
         config = dict(SPIFF_CONFIG)
         config[BpmnWorkflow] = _SpeclessWorkflowConverter
+        config[PlatformWorkflow] = _SpeclessWorkflowConverter
         self._registry = BpmnWorkflowSerializer.configure(config)
 
     def dump(self, workflow: BpmnWorkflow) -> dict[str, Any]:
@@ -53,5 +67,5 @@ class StateSerializer:
 
     def load(
         self, state: dict[str, Any], spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]
-    ) -> BpmnWorkflow:
+    ) -> PlatformWorkflow:
         return self._registry.restore(dict(state), spec=spec, subprocess_specs=subprocess_specs)  # type: ignore[no-any-return]

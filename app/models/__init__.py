@@ -10,6 +10,7 @@ from app.models.draft import Draft
 from app.models.org import Contact, Office, Unit
 from app.models.outbox import OutboxMessage
 from app.models.region import Region
+from app.models.session import UserSession
 from app.models.workflow import (
     BusinessKeySequence,
     MessageSubscription,
@@ -37,6 +38,7 @@ __all__ = [
     "TimerSubscription",
     "Unit",
     "User",
+    "UserSession",
     "WorkItem",
     "WorkflowDefinition",
 ]

@@ -32,6 +32,9 @@ class User(UserMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by an admin's reset: the next login must choose a new password before anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
 
     unit: Mapped[Unit | None] = relationship()
     office: Mapped[Office | None] = relationship()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
@@ -52,6 +53,19 @@ def create_staff_account(session: Session, account: StaffAccount, actor: Actor) 
         detail={"username": user.username, "role": user.role, "office": account.office_code},
     )
     return user
+
+
+def user_or_none(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def reset_password(session: Session, user: User, temporary: str, actor: Actor, now: datetime) -> None:
+    """Set a temporary password: the account is unlocked, signed out everywhere and must choose a new one."""
+    accounts.reset_password(session, user, temporary, actor, now)
+
+
+def unlock(session: Session, user: User, actor: Actor) -> None:
+    accounts.unlock(session, user, actor)
 
 
 def failed_instances(session: Session) -> list[Row[tuple[ProcessInstance, str]]]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.models import Contact, Domain, Office, Unit, User
 from app.models.account import ADMIN_ROLE, BIANBAN_ROLE, CONAC_ROLE, POLICY_ROLE, UNIT_ROLE
 from app.services.accounts import hash_password
-from app.services.domains import add_years
+from app.services.calendar import add_years
 from app.taskforms.formats import domain_suffix, to_ascii_domain
 
 DEMO_PASSWORD = "demo2026pw"

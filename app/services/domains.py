@@ -8,17 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Domain
+from app.services.calendar import add_years
 from app.services.errors import ServiceRefusal
 from app.taskforms.formats import domain_suffix, to_ascii_domain
 
 _HELD = ("reserved", "active")
-
-
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
 
 
 def active_domains(session: Session, unit_id: int, suffix: str, today: date) -> list[Domain]:

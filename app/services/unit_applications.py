@@ -334,6 +334,15 @@ def _paper(compiled: CompiledDefinition) -> PaperMaterials | None:
 # ---- submitting -------------------------------------------------------------------------
 
 
+class SubmissionHeld(Exception):
+    """Not submitted: problems to fix, or normalised values to confirm; the draft keeps what will be stored."""
+
+    def __init__(self, errors: dict[str, str], notes: dict[str, str]) -> None:
+        super().__init__("；".join([*errors.values(), *notes.values()]))
+        self.errors = errors
+        self.notes = notes
+
+
 def submit(
     session: Session,
     item: WorkItem,
@@ -343,8 +352,17 @@ def submit(
     expected_version: int | None,
     now: datetime,
 ) -> ProcessInstance:
-    """Complete the unit's open task; a refused or failed submission keeps what was typed as a draft."""
+    """Complete the unit's open task; a refused or failed submission keeps what was typed as a draft.
+
+    Values the input policy rewrote visibly (a domain name's dots, case or A-label) are shown to
+    the user once before they are submitted: the form comes back filled with them.
+    """
     task_id = item.task_id  # read now: a refused completion rolls back and expires the row
+    cleaned = get_engine().forms.clean(item.form or "", data)
+    if cleaned.errors or cleaned.rewritten:
+        drafts.save(session, task_id, user_id, cleaned.data, now)
+        raise SubmissionHeld(cleaned.errors, {f: _rewrite_note(*pair) for f, pair in cleaned.rewritten.items()})
+    data = cleaned.data
     try:
         instance = get_engine().runner.complete(task_id, actor, data, expected_version)
     except EngineError:
@@ -352,3 +370,7 @@ def submit(
         raise
     drafts.delete(session, task_id)
     return instance
+
+
+def _rewrite_note(typed: str, stored: str) -> str:
+    return f"已按域名规范写为“{stored}”（您输入的是“{typed}”），请核对无误后再次提交。"

@@ -1,7 +1,8 @@
-"""JSON Schema `format` checkers for the server-side validation of task forms.
+"""JSON Schema `format` checkers and normalisers for the server-side validation of every form.
 
-Values are checked exactly as they will be stored: no trimming, case folding or prefix stripping.
-Non-string values pass every check here; the schema's `type` keyword rejects them.
+`NORMALISERS` turn what a user typed into the one stored form (a domain's U-label in lower case,
+an upper-case 统一社会信用代码, a bare 11-digit mobile number); the checkers then check values
+exactly as they will be stored. Non-string values pass every check; the `type` keyword rejects them.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ FORMAT_MESSAGES: dict[str, str] = {
     "uscc": "统一社会信用代码格式或校验位不正确",
     "cn-mobile": "请输入11位手机号码",
     "cn-domain": "域名须以 .政务 或 .公益 结尾，且只含汉字、小写字母、数字和连字符，总长不超过31个字符",
-    "ipv4": "请输入正确的IPv4地址",
-    "email": "请输入正确的电子邮箱地址",
+    "ipv4": "请输入公网IPv4地址（不能是内网、本机、保留、组播或文档示例地址）",
+    "email": "请输入正确的电子邮箱地址（如 name@example.cn，不接受IP地址形式）",
+    "hostname": "请输入正确的英文域名，不含 http:// 和路径，例如 ordos.gov.cn",
 }
 
 # GB 32100 alphabet (no I, O, S, V, Z); stdnum itself would silently compact and upper-case.
@@ -36,8 +38,17 @@ _HAS_HAN = re.compile(rf"[{_HAN}]")
 # 暂行办法: all levels of a Chinese domain name together at most 31 characters.
 _MAX_DOMAIN_CHARS = 31
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+# RFC 5322 dot-atom local part; a domain of LDH labels ending in a letter TLD, so no [IP] literals.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_EMAIL = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@(?:{_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}})")
+_HOSTNAME = re.compile(rf"(?:{_LABEL}\.)+[a-z]{{2,63}}")
 _MAX_EMAIL_CHARS = 120
+_MAX_EMAIL_LOCAL = 64
+_MAX_HOSTNAME = 253
+# Full stops a Chinese keyboard types (。．｡) are dots in a domain name (UTS 46 maps them too).
+_FULL_STOPS = str.maketrans({"。": ".", "．": ".", "｡": "."})
+_MOBILE_PREFIX = re.compile(r"^(?:\+86|0086|86)(?=1\d{10}$)")
 
 
 def _org_code_check_char(body: str) -> str:
@@ -60,6 +71,21 @@ def is_uscc(code: str) -> bool:
 
 def is_cn_mobile(number: str) -> bool:
     return _MOBILE.fullmatch(number) is not None
+
+
+def normalise_mobile(number: str) -> str:
+    """138 0013 8000, 138-0013-8000 and +86 13800138000 are all 13800138000."""
+    compact = re.sub(r"[\s-]", "", number)
+    return _MOBILE_PREFIX.sub("", compact)
+
+
+def normalise_domain(name: str) -> str:
+    """UTS 46: full-width dots become dots, case is folded, A-labels (xn--) are shown as U-labels."""
+    text = name.strip().translate(_FULL_STOPS).rstrip(".")
+    try:
+        return idna.decode(idna.encode(text, uts46=True))
+    except idna.IDNAError:
+        return text.lower()  # left for the checker to refuse with its message
 
 
 def to_ascii_domain(name: str) -> str:
@@ -93,17 +119,36 @@ def is_cn_domain(name: str) -> bool:
 
 
 def is_ipv4(address: str) -> bool:
-    """Dotted quad only; ipaddress rejects leading zeros, which some parsers read as octal."""
+    """A public dotted quad: not loopback, private, link-local, CGNAT, multicast, broadcast or documentation.
+
+    ipaddress rejects leading zeros, which some parsers read as octal.
+    """
     try:
-        ipaddress.IPv4Address(address)
+        parsed = ipaddress.IPv4Address(address)
     except ipaddress.AddressValueError:
         return False
-    return True
+    return parsed.is_global and not (parsed.is_multicast or parsed.is_reserved)
 
 
 def is_email(address: str) -> bool:
-    """Pragmatic shape check; only a confirmation mail proves an address."""
-    return len(address) <= _MAX_EMAIL_CHARS and _EMAIL.fullmatch(address) is not None
+    """Strict shape (dot-atom, a domain name, never an address literal); only a confirmation mail proves it."""
+    local = address.rpartition("@")[0]
+    return (
+        len(address) <= _MAX_EMAIL_CHARS
+        and len(local) <= _MAX_EMAIL_LOCAL
+        and _EMAIL.fullmatch(address) is not None
+    )
+
+
+def normalise_email(address: str) -> str:
+    """The domain part is case-insensitive: stored in lower case (the local part is kept as typed)."""
+    local, at, domain = address.strip().rpartition("@")
+    return f"{local}{at}{domain.lower()}" if at else address.strip()
+
+
+def is_hostname(name: str) -> bool:
+    """An English (ASCII) domain name such as ordos.gov.cn, in lower case."""
+    return len(name) <= _MAX_HOSTNAME and _HOSTNAME.fullmatch(name) is not None
 
 
 _PREDICATES: dict[str, Callable[[str], bool]] = {
@@ -112,6 +157,15 @@ _PREDICATES: dict[str, Callable[[str], bool]] = {
     "cn-domain": is_cn_domain,
     "ipv4": is_ipv4,
     "email": is_email,
+    "hostname": is_hostname,
+}
+
+NORMALISERS: dict[str, Callable[[str], str]] = {
+    "uscc": str.upper,
+    "cn-mobile": normalise_mobile,
+    "cn-domain": normalise_domain,
+    "email": normalise_email,
+    "hostname": lambda name: name.strip().translate(_FULL_STOPS).rstrip(".").lower(),
 }
 
 

@@ -42,6 +42,7 @@ class FieldView:
     value: Any  # str for single values, list[str] for checkboxes and lines, bool for a checkbox
     required: bool = False
     error: str | None = None
+    note: str | None = None  # e.g. how a domain name was normalised, for the user to confirm
     options: list[Option] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)  # maxlength, min, max, step, inputmode
 
@@ -60,9 +61,10 @@ def fields(
     data: Mapping[str, Any] | None,
     errors: Mapping[str, str] | None,
     choices: Choices | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> list[FieldView]:
-    """One FieldView per schema property, in schema order, filled from `data` and `errors`."""
-    data, errors, choices = data or {}, errors or {}, choices or {}
+    """One FieldView per schema property, in schema order, filled from `data`, `errors` and `notes`."""
+    data, errors, choices, notes = data or {}, errors or {}, choices or {}, notes or {}
     required, overrides = _active_requirements(schema, data)
     views = []
     for name, prop in schema.get("properties", {}).items():
@@ -77,6 +79,7 @@ def fields(
                 value=_value(merged, data[name] if name in data else merged.get("default")),
                 required=name in required,
                 error=errors.get(name),
+                note=notes.get(name),
                 options=options,
                 attrs=_attrs(merged),
             )
@@ -154,8 +157,12 @@ def _kind(prop: Mapping[str, Any], options: list[Option]) -> str:
         return _SIMPLE_KINDS[kind]
     if prop.get("format") == "email":
         return "email"
-    long_text = prop.get("maxLength", 0) > TEXTAREA_FROM_LENGTH and _allows_prose(prop)
-    return "textarea" if long_text else "text"
+    return "textarea" if is_multiline(prop) else "text"
+
+
+def is_multiline(prop: Mapping[str, Any]) -> bool:
+    """Long free text gets a multi-line box, and only there may a value contain line breaks."""
+    return prop.get("maxLength", 0) > TEXTAREA_FROM_LENGTH and _allows_prose(prop)
 
 
 def _allows_prose(prop: Mapping[str, Any]) -> bool:

@@ -4,19 +4,36 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
 
-from app.taskforms.formats import FORMAT_CHECKER, FORMAT_MESSAGES
+from app.taskforms.formats import FORMAT_CHECKER, FORMAT_MESSAGES, NORMALISERS
+from app.taskforms.render import is_multiline
+from app.taskforms.text import TextRefused, clean_text
 
 _FILE_NAME = re.compile(r"[A-Za-z0-9_.-]+\.schema\.json")
 
 
 class FormSchemaError(ValueError):
     """A form file is missing, unreadable or not a valid JSON Schema."""
+
+
+# Formats whose normalisation changes what the user sees (a domain's dots, case, A-label), so pages show it.
+SHOWN_NORMALISATIONS = frozenset({"cn-domain", "hostname"})
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """Submitted data after the input policy: what may be stored (refused values left out), every problem,
+    and visible rewrites."""
+
+    data: dict[str, Any]
+    errors: dict[str, str]
+    rewritten: dict[str, tuple[str, str]] = field(default_factory=dict)  # field → (as typed, as stored)
 
 
 class FormLibrary:
@@ -38,9 +55,26 @@ class FormLibrary:
         validator = self._validator(name)
         problems: dict[str, str] = {}
         for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
-            field, message = _explain(error, validator.schema)
-            problems.setdefault(field, message)
+            field_name, message = _explain(error, validator.schema)
+            problems.setdefault(field_name, message)
         return problems
+
+    def clean(self, name: str, data: dict[str, Any]) -> Cleaned:
+        """The input policy on every text of the form, then the schema: all problems at once."""
+        properties = self.schema(name).get("properties", {})
+        cleaned, refused, rewritten = dict(data), {}, {}
+        for key, value in data.items():
+            prop = properties.get(key, {})
+            try:
+                cleaned[key] = _clean_value(prop, value)
+            except TextRefused as refusal:
+                refused[key] = f"{_title(self.schema(name), key)}{refusal.message}"
+                continue
+            if _shows_rewrite(prop) and _typed(value) != _typed(cleaned[key]):
+                rewritten[key] = (_typed(value), _typed(cleaned[key]))
+        kept = {k: v for k, v in cleaned.items() if k not in refused}  # a refused value is never stored
+        errors = {**{k: m for k, m in self.errors(name, kept).items() if k not in refused}, **refused}
+        return Cleaned(kept, errors, rewritten)
 
     def _validator(self, name: str) -> Draft202012Validator:
         cached = self._validators.get(name)
@@ -61,6 +95,28 @@ class FormLibrary:
         except (json.JSONDecodeError, SchemaError) as exc:
             raise FormSchemaError(f"表单文件 {name} 不是有效的 JSON Schema: {exc}") from exc
         return Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+
+
+def _clean_value(prop: dict[str, Any], value: Any) -> Any:
+    if isinstance(value, list):
+        items = prop.get("items", {})
+        return [_clean_value(items, item) for item in value]
+    if not isinstance(value, str):
+        return value
+    normalise = NORMALISERS.get(str(prop.get("format")))
+    # A normalised value is measured by the schema after normalising (an A-label is longer than its U-label).
+    limit = None if normalise else prop.get("maxLength")
+    text = clean_text(value, multiline=is_multiline(prop), max_length=limit)
+    return normalise(text) if normalise and text else text
+
+
+def _shows_rewrite(prop: dict[str, Any]) -> bool:
+    source = prop.get("items", {}) if prop.get("type") == "array" else prop
+    return source.get("format") in SHOWN_NORMALISATIONS
+
+
+def _typed(value: Any) -> str:
+    return "、".join(str(v).strip() for v in value) if isinstance(value, list) else str(value).strip()
 
 
 def _title(schema: dict[str, Any], field: str) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask
 from flask_babel import get_locale
 
 from app.services.numerals import chinese_numeral
+from app.web.errors import init_errors
+from app.web.headers import init_headers
+from app.web.input_policy import init_query_policy
 
 
 def register_blueprints(app: Flask) -> None:
@@ -16,8 +19,9 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"current_locale": str(get_locale())})
     app.jinja_env.filters["cn"] = chinese_numeral
-    for code in (403, 404):
-        app.register_error_handler(code, lambda error, code=code: (render_template(f"errors/{code}.html"), code))
+    init_errors(app)
+    init_headers(app)
+    init_query_policy(app)
 
 
 def _audience_blueprints() -> list:

@@ -70,17 +70,31 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def new_page(browser: Any, base_url: str) -> Iterator[Any]:
-    """A fresh browser context per user; close them all after the test."""
+    """A fresh browser context per user; close them all after the test.
+
+    Every page is watched for script errors and Content-Security-Policy violations: a page whose
+    script or style the policy blocked fails the test, so the policy and the pages stay in step.
+    """
     contexts: list[Any] = []
+    problems: list[str] = []
 
     def open_page() -> Any:
         context = browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 1280, "height": 900})
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", lambda message: _watch(message, page, problems))
+        page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+        return page
 
     yield open_page
     for context in contexts:
         context.close()
+    assert problems == []
+
+
+def _watch(message: Any, page: Any, problems: list[str]) -> None:
+    if message.type == "error" and "Content Security Policy" in message.text:
+        problems.append(f"{page.url}: {message.text}")
 
 
 @pytest.fixture

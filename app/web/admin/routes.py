@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
+from app.models import User
 from app.models.account import ADMIN_ROLE
 from app.services import administration, applications
 from app.services.errors import ServiceRefusal
 from app.web.access import current_actor, gate
-from app.web.admin.forms import StaffForm
+from app.web.admin.forms import PasswordResetForm, StaffForm
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 gate(blueprint, ADMIN_ROLE)
@@ -25,7 +28,42 @@ def index() -> Response:
 
 @blueprint.get("/users")
 def list_users() -> str:
-    return render_template("admin/users.html", users=administration.users(db.session))
+    now = datetime.now(UTC)
+    return render_template("admin/users.html", users=administration.users(db.session), now=now)
+
+
+@blueprint.post("/users/<int:user_id>/unlock")
+def unlock_user(user_id: int) -> Response:
+    user = _user_or_404(user_id)
+    administration.unlock(db.session, user, current_actor())
+    db.session.commit()
+    flash(_("已解锁账号 %(username)s", username=user.username), "success")
+    return redirect(url_for("admin.list_users"))
+
+
+@blueprint.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+def reset_password(user_id: int) -> Response | tuple[str, int]:
+    user = _user_or_404(user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            administration.reset_password(db.session, user, form.password.data, current_actor(), datetime.now(UTC))
+        except ServiceRefusal as refusal:
+            db.session.rollback()
+            form.password.errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("已重置 %(username)s 的密码，该账号下次登录须修改密码", username=user.username), "success")
+            return redirect(url_for("admin.list_users"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/password_reset.html", form=form, user=user), status
+
+
+def _user_or_404(user_id: int) -> User:
+    user = administration.user_or_none(db.session, user_id)
+    if user is None:
+        abort(404)
+    return user
 
 
 @blueprint.route("/users/new", methods=["GET", "POST"])

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
-from app.taskforms.formats import FORMAT_MESSAGES, is_cn_mobile, is_email, is_uscc
+from app.taskforms.formats import FORMAT_MESSAGES, NORMALISERS, is_cn_mobile, is_email, is_uscc
+from app.web.input_policy import PolicyForm
 
 NO_HTML = Regexp(r"^[^<>]*$", message="不能包含 < 或 > 等字符")
 UNIT_TYPES = [SelectChoice(t, f"我是{t}") for t in ("党政机关", "事业单位", "社会组织")]
@@ -26,22 +26,38 @@ def _required(label: str) -> DataRequired:
 
 
 def _check(predicate: Any, format_name: str) -> Any:
-    def validator(form: FlaskForm, field: Any) -> None:
+    def validator(form: PolicyForm, field: Any) -> None:
         if field.data and not predicate(field.data):
             raise ValidationError(FORMAT_MESSAGES[format_name])
 
     return validator
 
 
-class LoginForm(FlaskForm):
+def _normalised(format_name: str) -> Any:
+    """The same normalisation a task form applies to this format (e.g. spaces in a mobile number)."""
+    normalise = NORMALISERS[format_name]
+    return lambda value: normalise(value) if isinstance(value, str) and value else value
+
+
+class LoginForm(PolicyForm):
     username = StringField(_l("用户名"), validators=[_required("用户名"), Length(max=40)])
     password = PasswordField(_l("密码"), validators=[_required("密码"), Length(max=64)])
 
 
-class RegistrationForm(FlaskForm):
+class PasswordChangeForm(PolicyForm):
+    current = PasswordField(_l("当前密码"), validators=[_required("当前密码"), Length(max=64)])
+    password = PasswordField(_l("新密码"), validators=[_required("新密码"), Length(max=64)])
+    confirm = PasswordField(_l("确认新密码"), validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])
+
+
+class RegistrationForm(PolicyForm):
     unit_type = SelectField("用户类型", choices=UNIT_TYPES, validators=[_required("用户类型")])
     name = StringField("单位名称", validators=[_required("单位名称"), Length(2, 60, "单位名称须为2-60个字"), NO_HTML])
-    uscc = StringField("统一社会信用代码", validators=[_required("统一社会信用代码"), _check(is_uscc, "uscc")])
+    uscc = StringField(
+        "统一社会信用代码",
+        validators=[_required("统一社会信用代码"), _check(is_uscc, "uscc")],
+        filters=[_normalised("uscc")],
+    )
     nature = SelectField("单位性质", choices=NATURES, validators=[_required("单位性质")])
     affiliation = SelectField("隶属关系", choices=AFFILIATIONS, validators=[_required("隶属关系")])
     province = SelectField("省级", choices=[], validate_choice=False, validators=[_required("所在省份")])
@@ -51,8 +67,14 @@ class RegistrationForm(FlaskForm):
     postcode = StringField("邮政编码", validators=[Optional(), Regexp(r"^\d{6}$", message="邮政编码为6位数字")])
     leader = StringField("机构负责人", validators=[_required("机构负责人"), Length(max=40), NO_HTML])
     contact_name = StringField("联系人", validators=[_required("联系人"), Length(2, 40), NO_HTML])
-    contact_mobile = StringField("手机号码", validators=[_required("手机号码"), _check(is_cn_mobile, "cn-mobile")])
-    contact_email = EmailField("电子邮箱", validators=[_required("电子邮箱"), _check(is_email, "email")])
+    contact_mobile = StringField(
+        "手机号码",
+        validators=[_required("手机号码"), _check(is_cn_mobile, "cn-mobile")],
+        filters=[_normalised("cn-mobile")],
+    )
+    contact_email = EmailField(
+        "电子邮箱", validators=[_required("电子邮箱"), _check(is_email, "email")], filters=[_normalised("email")]
+    )
     contact_phone = StringField(
         "座机", validators=[Optional(), Regexp(r"^0\d{2,3}-?\d{7,8}$", message="座机格式如 0477-8581234")]
     )

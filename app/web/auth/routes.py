@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from app.extensions import db
+from app.extensions import db, limiter
+from app.models import User
 from app.models.account import ADMIN_ROLE, POLICY_ROLE, REVIEWER_ROLES, UNIT_ROLE
-from app.services import accounts, audit, regions
+from app.services import accounts, audit, regions, sessions
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal
-from app.web.auth.forms import LoginForm, RegistrationForm
+from app.web.auth.forms import LoginForm, PasswordChangeForm, RegistrationForm
 
 blueprint = Blueprint("auth", __name__)
 
@@ -27,35 +28,105 @@ def home_url() -> str:
     return url_for(HOME_BY_ROLE.get(current_user.role, "public.list_procedures"))
 
 
+def _submitted_name() -> str:
+    return "login-name:" + request.form.get("username", "").strip().lower()[:40]
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURES_PER_NAME"],
+    key_func=_submitted_name,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+def login() -> str | Response | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
+        now, ip = datetime.now(UTC), request.remote_addr
         try:
-            user = accounts.authenticate(db.session, form.username.data, form.password.data, datetime.now(UTC))
+            user = accounts.authenticate(db.session, form.username.data, form.password.data, now, ip)
         except ServiceRefusal as refusal:
-            audit.record(db.session, Actor(form.username.data, "-", request.remote_addr), "login_failed")
+            audit.record(db.session, Actor(form.username.data, "-", ip), "login_failed")
             db.session.commit()
             form.password.errors.append(refusal.message)
             return render_template("auth/login.html", form=form), 401
-        session.clear()  # a fresh session id after login
-        session.permanent = True
-        login_user(user)
-        audit.record(db.session, Actor(user.username, user.role, request.remote_addr), "login")
+        _start_session(user, now)
+        audit.record(db.session, Actor(user.username, user.role, ip), "login")
         db.session.commit()
+        if user.must_change_password:
+            flash("管理员已重置您的密码，请先设置新密码。", "warning")
+            return redirect(url_for("auth.change_password"))
         return redirect(home_url())
     return render_template("auth/login.html", form=form)
+
+
+@blueprint.errorhandler(429)
+def login_throttled(error: Exception) -> tuple[str, int]:
+    """The page a throttled login attempt gets: the same words whether or not the name exists."""
+    audit.record(db.session, Actor(request.form.get("username", "")[:40], "-", request.remote_addr), "login_throttled")
+    db.session.commit()
+    form = LoginForm()
+    form.password.errors = [accounts.LOCKED]
+    return render_template("auth/login.html", form=form), 429
+
+
+def _start_session(user: User, now: datetime) -> None:
+    """A new server-side session and a fresh cookie: nothing of the anonymous session carries over."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    session[sessions.COOKIE_KEY] = sessions.open_session(db.session, user, request.remote_addr, now)
+    session.permanent = True
+    login_user(user)
 
 
 @blueprint.post("/logout")
 def logout() -> Response:
     if current_user.is_authenticated:
         audit.record(db.session, Actor(current_user.username, current_user.role, request.remote_addr), "logout")
+        sessions.end_all_sessions(db.session, current_user.id)
         db.session.commit()
     logout_user()
     session.clear()
     flash("您已安全退出", "info")
     return redirect(url_for("auth.login"))
+
+
+@blueprint.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response | tuple[str, int]:
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user, now = current_user._get_current_object(), datetime.now(UTC)
+        try:
+            accounts.change_password(db.session, user, form.current.data, form.password.data, now)
+        except ServiceRefusal as refusal:
+            db.session.rollback()
+            getattr(form, refusal.field or "password").errors.append(refusal.message)
+            return render_template("auth/password.html", form=form), 400
+        audit.record(db.session, Actor(user.username, user.role, request.remote_addr), "password_change")
+        _start_session(user, now)  # every other session of the account has ended
+        db.session.commit()
+        flash("密码已修改，其他设备上的登录已全部退出。", "success")
+        return redirect(home_url())
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form), status
+
+
+@blueprint.before_app_request
+def _require_new_password() -> Response | None:
+    """After an admin's reset the account can do nothing but choose a new password (or leave)."""
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    if request.endpoint in ("auth.change_password", "auth.logout", "static"):
+        return None
+    return redirect(url_for("auth.change_password"))
 
 
 @blueprint.route("/register", methods=["GET", "POST"])

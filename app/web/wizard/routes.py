@@ -84,6 +84,9 @@ def submit_task(item_id: int) -> Response | tuple[str, int]:
     version = _int(request.form.get("expected_version"))
     try:
         instance = unit_applications.submit(db.session, item, current_actor(), current_user.id, data, version, now)
+    except unit_applications.SubmissionHeld as held:
+        db.session.commit()  # the draft keeps the data as it will be stored
+        return _render_task(_item_or_404(item_id), held.errors, held.notes), 400 if held.errors else 200
     except FormValidationError as invalid:
         db.session.commit()  # the draft keeps what was typed
         return _render_task(_item_or_404(item_id), invalid.errors), 400
@@ -141,7 +144,7 @@ def withdraw(business_key: str) -> Response:
     instance = _instance_or_404(business_key)
     try:
         get_engine().runner.withdraw(instance.id, current_actor())
-    except (RefusedError, ConflictError) as refusal:
+    except (RefusedError, ConflictError, TaskFailure) as refusal:
         flash(refusal.message, "warning")
         return redirect(url_for("wizard.show_application", business_key=business_key))
     flash("申请已撤回，可修改后重新提交。", "success")
@@ -192,12 +195,12 @@ def _render_start(
     )
 
 
-def _render_task(item: WorkItem, errors: dict[str, str] | None = None) -> str:
+def _render_task(item: WorkItem, errors: dict[str, str] | None = None, notes: dict[str, str] | None = None) -> str:
     page = unit_applications.task_page(db.session, current_user, item)
     return render_template(
         "wizard/task.html",
         page=page,
-        form_fields=fields(page.schema, page.values, errors, page.choices),
+        form_fields=fields(page.schema, page.values, errors, page.choices, notes),
         form_error=(errors or {}).get(""),
     )
 
