@@ -132,3 +132,52 @@ def test_each_blueprint_refuses_the_wrong_role(app: Flask, login: Any) -> None:
         assert client.get(rule.rule).status_code == 403, rule.rule
         client.post("/logout")
         assert client.get(rule.rule).status_code == 302, rule.rule
+
+
+_FAILED_LOGINS_IN_A_PROCESS = """
+import sys
+from flask_migrate import upgrade
+from app import create_app
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "WTF_CSRF_ENABLED": False,
+                  "RATELIMIT_STORAGE_URI": sys.argv[2], "RATELIMIT_KEY_PREFIX": sys.argv[3]})
+with app.app_context():
+    upgrade(directory="migrations")
+client = app.test_client()
+codes = [client.post("/login", data={"username": "probe", "password": "wrong1234"}).status_code
+         for _ in range(int(sys.argv[4]))]
+print(" ".join(map(str, codes)))
+"""
+
+
+def _redis_reachable() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="no Redis on 127.0.0.1:6379")
+def test_web_processes_share_the_throttle_through_redis(tmp_path: Any) -> None:
+    """Two processes (as two gunicorn workers): failures counted by one lock the name in the other."""
+    import subprocess
+    import sys
+    import uuid
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    prefix = f"test-{uuid.uuid4().hex}"
+
+    def attempts(count: int) -> list[int]:
+        database = f"sqlite:///{tmp_path / 'throttle.sqlite3'}"
+        arguments = [database, "redis://127.0.0.1:6379/0", prefix, str(count)]
+        done = subprocess.run(
+            [sys.executable, "-c", _FAILED_LOGINS_IN_A_PROCESS, *arguments],
+            cwd=root, capture_output=True, text=True, timeout=120, check=True,
+        )
+        return [int(code) for code in done.stdout.split()]
+
+    assert attempts(5) == [401] * 5
+    assert attempts(1) == [429]

@@ -91,10 +91,8 @@ def test_any_exception_of_an_operator_marks_the_application_and_retry_recovers(
     filling: Application, faulty: Engine, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(faults, "act", raising(LookupError("ledger row 42 missing")))
-    # The fixtures migrate with Alembic, whose logging set-up disables the loggers that exist by then.
-    monkeypatch.setattr(logging.getLogger("app.engine.runner"), "disabled", False)
     version = filling.instance.version
-    with caplog.at_level(logging.ERROR, logger="app.engine.runner"), pytest.raises(TaskFailure) as failed:
+    with caplog.at_level(logging.ERROR, logger="app.engine.faults"), pytest.raises(TaskFailure) as failed:
         filling.complete(UNIT, reject("补充材料"))
 
     incident = assert_explained_in_chinese(failed.value, filling, "LookupError", "ledger")

@@ -12,14 +12,12 @@ under that number, never into the instance or the audit trail.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -36,16 +34,21 @@ from app.engine.business_keys import next_business_key
 from app.engine.compaction import PlatformWorkflow, compact
 from app.engine.context import ActionContext
 from app.engine.definitions import CompiledDefinition, DefinitionStore
-from app.engine.errors import (
-    ConflictError,
-    EngineError,
-    FormValidationError,
-    NotFoundError,
-    RefusedError,
-    TaskFailure,
+from app.engine.errors import ConflictError, EngineError, FormValidationError, NotFoundError, RefusedError, TaskFailure
+from app.engine.faults import (
+    LOADING,
+    OUTCOMES,
+    RETRYABLE,
+    SAVING,
+    UNDONE,
+    Step,
+    enter_task,
+    failure_from,
+    fault_reported,
+    step,
 )
 from app.engine.operators import OperatorRegistry
-from app.engine.sandbox import Limits, ScriptLimitError
+from app.engine.sandbox import Limits
 from app.engine.scripting import PlatformScriptEngine
 from app.engine.serializer import StateSerializer
 from app.engine.worklist import Projector, Snapshot, current_stage
@@ -61,40 +64,6 @@ WORKER = Actor(name="system", role="系统")
 WITHDRAW_MESSAGE = "撤回"
 
 logger = logging.getLogger(__name__)
-
-# The answers an action gives its user; any other exception is a fault of the platform.
-_OUTCOMES = (ConflictError, RefusedError, FormValidationError, NotFoundError)
-_RETRYABLE = "本次操作已撤销，管理员排除原因后可重试"
-_UNDONE = "本次操作已撤销，请稍后重试；如仍出错，请联系管理员"
-
-
-class _Step(NamedTuple):
-    """What an action is doing, so that a fault can say where it happened."""
-
-    element: str | None
-    title: str
-
-    @property
-    def doing(self) -> str:
-        return f"处理“{self.title}”" if self.element else self.title
-
-
-_LOADING = _Step(None, "读取申请状态")
-_SAVING = _Step(None, "保存办理结果")
-# One value per thread (and per request): the runner itself is shared.
-_step: ContextVar[_Step | None] = ContextVar("engine_step", default=None)
-
-
-def _enter(task: Task, compiled: CompiledDefinition) -> None:
-    element = task.task_spec.bpmn_id
-    if element:  # gateways' and boundary events' helper tasks belong to the element around them
-        _step.set(_Step(element, compiled.names.get(element, element)))
-
-
-def _in_own_words(failure: TaskFailure) -> bool:
-    """Whether the platform wrote the text (fit to store), rather than copied it from an exception."""
-    return failure.__cause__ is None or isinstance(failure.__cause__, ScriptLimitError)
-
 
 class _DeliveryFailed(Exception):
     """A message delivery to one instance faulted with `fault`."""
@@ -150,7 +119,7 @@ class Runner:
     def start(self, process_id: str, unit_id: int, actor: Actor, data: dict[str, Any] | None = None) -> ProcessInstance:
         """Start the newest version of a procedure for a unit."""
         # No instance row survives the rollback to be marked: the user is told and the log keeps it.
-        with self._fault_reported("申请未能创建，请稍后重试；如仍出错，请联系管理员"):
+        with fault_reported("申请未能创建，请稍后重试；如仍出错，请联系管理员"):
             return self._start(process_id, unit_id, actor, dict(data or {}))
 
     def _start(self, process_id: str, unit_id: int, actor: Actor, data: dict[str, Any]) -> ProcessInstance:
@@ -223,7 +192,7 @@ class Runner:
         and that instance is marked `error` with the delivery for an admin to retry.
         """
         failed: set[int] = set()
-        with self._fault_reported(_UNDONE):
+        with fault_reported(UNDONE):
             while True:
                 try:
                     return self._correlate_once(message_name, actor, collect, failed)
@@ -255,14 +224,14 @@ class Runner:
     ) -> str:
         try:
             return self._deliver(instance_id, message_name, payload, actor, now)
-        except _OUTCOMES:
+        except OUTCOMES:
             raise
         except Exception as exc:
             raise _DeliveryFailed(instance_id, payload, exc) from exc
 
     def _record_delivery_fault(self, delivery: _DeliveryFailed, message_name: str, actor: Actor) -> None:
         action = {"kind": "message", "message": message_name, "payload": delivery.payload}
-        failure = self._failure(delivery.fault, _RETRYABLE)
+        failure = failure_from(delivery.fault, RETRYABLE)
         self._mark_error(delivery.instance_id, failure, {**action, "actor": actor.name, "role": actor.role})
 
     def confirm_remittance(self, remittance_id: int, actor: Actor) -> list[str]:
@@ -348,7 +317,7 @@ class Runner:
     def _fire_timers(self, instance_id: int, now: datetime) -> str:
         with self._transaction():
             loaded = self._load(instance_id, WORKER, now)
-            _step.set(_Step(None, "处理到期的定时事件"))
+            step.set(Step(None, "处理到期的定时事件"))
             loaded.workflow.refresh_timers()
             self._advance(loaded)
             audit.record(self.session, WORKER, "timer", instance_id, detail={"at": now.isoformat()})
@@ -358,7 +327,7 @@ class Runner:
         self, instance_id: int, message_name: str, payload: dict[str, Any], actor: Actor, now: datetime
     ) -> str:
         loaded = self._load(instance_id, actor, now)
-        _step.set(_Step(None, f"接收消息“{message_name}”"))
+        step.set(Step(None, f"接收消息“{message_name}”"))
         event = BpmnEvent(MessageEventDefinition(message_name), payload=payload)
         try:
             loaded.workflow.send_event(event)
@@ -371,11 +340,11 @@ class Runner:
     def _advance(self, loaded: Loaded) -> None:
         """Run engine steps (timers included) until only user tasks or waits remain, then save."""
         workflow = loaded.workflow
-        entering = partial(_enter, compiled=loaded.compiled)
+        entering = partial(enter_task, compiled=loaded.compiled)
         workflow.do_engine_steps(will_complete_task=entering)
         while workflow.get_tasks(state=TaskState.READY, manual=False):
             workflow.do_engine_steps(will_complete_task=entering)
-        _step.set(_SAVING)
+        step.set(SAVING)
         self._save(loaded)
 
     def _save(self, loaded: Loaded) -> None:
@@ -416,7 +385,7 @@ class Runner:
 
     @staticmethod
     def _run_task(task: Task, compiled: CompiledDefinition) -> None:
-        _enter(task, compiled)
+        enter_task(task, compiled)
         try:
             task.run()
         except SpiffWorkflowException as exc:
@@ -428,7 +397,7 @@ class Runner:
     # ---- loading, locking, context ---------------------------------------------------
 
     def _load(self, instance_id: int, actor: Actor, now: datetime | None = None) -> Loaded:
-        _step.set(_LOADING)
+        step.set(LOADING)
         instance = self._lock(instance_id)
         compiled = self.definitions.compiled_by_id(self.session, instance.definition_id)
         context = self._context(instance, compiled, actor, now or self.clock())
@@ -437,7 +406,7 @@ class Runner:
         workflow.script_engine = self._script_engine(context)
         before = Snapshot.of(workflow)
         ready_before = {str(t.id) for t in before.ready}
-        _step.set(None)
+        step.set(None)
         return Loaded(instance, compiled, workflow, context, bool(before.waiting), ready_before)
 
     def _lock(self, instance_id: int) -> ProcessInstance:
@@ -513,42 +482,14 @@ class Runner:
             self.session.rollback()
             raise
 
-    @contextmanager
-    def _fault_reported(self, outcome: str, record: Callable[[TaskFailure], None] | None = None) -> Iterator[None]:
-        """Turn a fault into a TaskFailure the user can read, `record` it, raise it; the log gets the exception."""
-        token = _step.set(None)
-        try:
-            yield
-        except _OUTCOMES:
-            raise
-        except Exception as exc:
-            failure = self._failure(exc, outcome)
-            if record is not None:
-                record(failure)
-            raise failure from exc
-        finally:
-            _step.reset(token)
-
     def _failure_recorded(self, instance_id: int, action: dict[str, Any]) -> AbstractContextManager[None]:
         """On a fault, keep the instance as it was and mark it `error` with the action to retry."""
-        return self._fault_reported(_RETRYABLE, partial(self._mark_error, instance_id, action=action))
-
-    @staticmethod
-    def _failure(exc: Exception, outcome: str) -> TaskFailure:
-        incident = secrets.token_hex(4).upper()
-        step = _step.get()
-        logger.error("事件编号 %s：%s时出错", incident, step.doing if step else "办理", exc_info=exc)
-        if isinstance(exc, TaskFailure) and _in_own_words(exc):
-            what = exc.detail.rstrip("。")
-        else:
-            what = f"{step.doing if step else '办理'}时系统出错"
-        element = exc.element_id if isinstance(exc, TaskFailure) else step.element if step else None
-        return TaskFailure(element, f"{what}，{outcome}（事件编号 {incident}）。", incident)
+        return fault_reported(RETRYABLE, partial(self._mark_error, instance_id, action=action))
 
     def _mark_error(self, instance_id: int, failure: TaskFailure, action: dict[str, Any]) -> None:
         """In a fresh transaction: the failed one may have left the session broken. Never raises."""
-        step, element = _step.get(), failure.element_id
-        task = (element, step.title if step and step.element == element else element) if element else None
+        current, element = step.get(), failure.element_id
+        task = (element, current.title if current and current.element == element else element) if element else None
         self.session.rollback()
         try:
             with self._transaction():
