@@ -33,9 +33,8 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "APP_ENV": "production" if production else env("APP_ENV", "development"),
         # Signs sessions and CSRF tokens: SECRET_KEY, else the file set-up writes into instance/ (see secret_key.py).
         "SECRET_KEY": env("SECRET_KEY") or read_secret_key(instance_path),
-        # Folders the engine deploys diagrams from and loads form schemas from.
-        "WORKFLOWS_DIR": env("WORKFLOWS_DIR", str(PROJECT_ROOT / "workflows")),
-        "FORMS_DIR": env("FORMS_DIR", str(PROJECT_ROOT / "forms")),
+        # Folder holding workflows/, forms/ and documents/: what `flask deploy` bundles into versions.
+        "PROCEDURES_ROOT": env("PROCEDURES_ROOT", str(PROJECT_ROOT)),
         # Domain fee per year in 元 (DOMAIN.md §8.3).
         "DOMAIN_TARIFF_YUAN": int(env("DOMAIN_TARIFF_YUAN", "300")),
         # Largest diagram file accepted by deploy, in bytes.

@@ -23,13 +23,19 @@ from sqlalchemy import create_engine, select, text
 
 from app import create_app
 from app.engine import Engine, get_engine
+from app.engine.bundles import collect
+from app.engine.definitions import parse_xml_safely
 from app.extensions import db, limiter
-from app.models import Charge, Domain, OutboxMessage, ProcessInstance, Unit, WorkItem
+from app.models import Charge, Domain, OutboxMessage, ProcessInstance, Unit, WorkflowDefinition, WorkItem
 from app.services import billing
 from app.services.audit import Actor
 from app.taskforms.formats import to_ascii_domain
 
 BEIJING = ZoneInfo("Asia/Shanghai")
+# Test diagrams (tests/diagrams/) use forms of their own (tests/forms/), never the shipped ones.
+TESTS_ROOT = Path(__file__).resolve().parent
+DIAGRAMS = TESTS_ROOT / "diagrams"
+PROJECT_ROOT = TESTS_ROOT.parent
 PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
 PG_DATABASE_PREFIX = f"conac_platform_test_{os.getpid()}"  # per run: parallel runs do not collide
 
@@ -274,6 +280,27 @@ def login(client: Any, demo: dict[str, Any]) -> Any:
         return client
 
     return as_user
+
+
+def deploy_xml(
+    engine: Engine, xml: str | bytes, file_name: str, files_root: Path = PROJECT_ROOT, by: str = "policy"
+) -> tuple[WorkflowDefinition, bool]:
+    """Deploy diagram text (e.g. a shipped diagram edited in memory) with the files it names, and commit."""
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    bundle = collect(file_name, data, parse_xml_safely(data, engine.definitions.max_bytes), files_root)
+    try:
+        result = engine.definitions.deploy(db.session, bundle, by)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return result
+
+
+def deploy_test_diagram(engine: Engine, name: str) -> WorkflowDefinition:
+    """One of the mechanism tests' own diagrams, with their own forms."""
+    row, _ = engine.deploy_file(DIAGRAMS / name, "test", files_root=TESTS_ROOT)
+    return row
 
 
 def at(beijing_time: str) -> datetime:

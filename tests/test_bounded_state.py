@@ -27,7 +27,7 @@ from app.engine.definitions import CompiledDefinition
 from app.extensions import db
 from app.models import ProcessInstance, WorkItem
 from app.services.audit import Actor
-from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application, reject
+from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application, deploy_test_diagram, reject
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
 ROUNDS = 1000
@@ -35,8 +35,7 @@ WITHDRAW_EVERY = 100  # every 100th round the unit first withdraws (撤回) and 
 
 
 def deploy(engine: Engine, name: str) -> CompiledDefinition:
-    row, _ = engine.deploy_file(DIAGRAMS / name, "test")
-    return engine.definitions.compiled(row)
+    return engine.definitions.compiled(deploy_test_diagram(engine, name))
 
 
 def state_size(application: Application) -> int:

@@ -78,3 +78,11 @@ def test_a_refused_completion_prints_the_fields_and_exits_1(app: Flask) -> None:
         args=["tasks", "complete", str(item.id), "--as", "u", "--role", "单位", "--data", '{"domain_name": "x.com"}']
     )
     assert result.exit_code == 1 and "domain_name" in result.output
+
+
+def test_export_writes_a_version_back_to_files_that_deploy_again_unchanged(app: Flask, tmp_path: Any) -> None:
+    output = run(app, "export", "party_site_review", "--to", str(tmp_path))
+    assert "workflows/党政机关开办审核.bpmn" in output and "documents/letter.md" in output
+    assert (tmp_path / "forms" / "site-application.schema.json").is_file()
+    again = run(app, "deploy", str(tmp_path / "workflows" / "党政机关开办审核.bpmn"), "--root", str(tmp_path))
+    assert "party_site_review v1 (内容未变，沿用)" in again

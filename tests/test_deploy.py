@@ -15,6 +15,7 @@ from app.engine import Engine
 from app.engine.errors import DeployError
 from app.extensions import db
 from app.models import WorkflowDefinition
+from tests.conftest import PROJECT_ROOT, TESTS_ROOT, deploy_xml
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 REGISTRATION = (WORKFLOWS / "域名注册.bpmn").read_text(encoding="utf-8")
@@ -22,9 +23,8 @@ SCRIPTED = (Path(__file__).parent / "diagrams" / "scripted.bpmn").read_text(enco
 
 
 def deploy(engine: Engine, xml: str, name: str = "域名注册.bpmn") -> tuple[WorkflowDefinition, bool]:
-    result = engine.definitions.deploy(db.session, xml.encode("utf-8"), name, "policy-officer")
-    db.session.commit()
-    return result
+    files_root = TESTS_ROOT if name == "scripted.bpmn" else PROJECT_ROOT
+    return deploy_xml(engine, xml, name, files_root, by="policy-officer")
 
 
 def versions(process_id: str = "domain_registration") -> int:
@@ -35,7 +35,7 @@ def versions(process_id: str = "domain_registration") -> int:
 def refusal(engine: Engine, xml: str) -> list[tuple[str, str]]:
     before = db.session.scalar(select(func.count()).select_from(WorkflowDefinition))
     with pytest.raises(DeployError) as caught:
-        deploy(engine, xml)
+        deploy(engine, xml, "scripted.bpmn" if 'id="scripted"' in xml else "域名注册.bpmn")
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(WorkflowDefinition)) == before
     return caught.value.problems
@@ -119,9 +119,12 @@ def test_a_bad_form_reference_is_refused(engine: Engine, form: str, expected: st
 
 
 def test_a_form_that_is_not_a_valid_json_schema_is_refused(engine: Engine, tmp_path: Path) -> None:
-    (tmp_path / "broken.schema.json").write_text('{"type": "objekt"}', encoding="utf-8")
-    engine.forms.folder = tmp_path
-    ((element, reason),) = refusal(engine, SCRIPTED.replace("review-decision", "broken").replace("SCRIPT", "x = 1"))
+    (tmp_path / "forms").mkdir()
+    (tmp_path / "forms" / "broken.schema.json").write_text('{"type": "objekt"}', encoding="utf-8")
+    xml = SCRIPTED.replace("decision.schema.json", "broken.schema.json").replace("SCRIPT", "x = 1")
+    with pytest.raises(DeployError) as caught:
+        deploy_xml(engine, xml, "scripted.bpmn", tmp_path)
+    ((element, reason),) = caught.value.problems
     assert element == "decide" and "不是有效的 JSON Schema" in reason
 
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import APPROVE, BIANBAN, CONAC, UNIT, Application, Clock
 from lxml import etree
 from sqlalchemy import select
 
@@ -31,7 +30,7 @@ from app.engine import Engine
 from app.extensions import db
 from app.models import Certificate, Unit, WorkflowDefinition
 from app.services.audit import Actor
-from tests.conftest import add_domain
+from tests.conftest import APPROVE, BIANBAN, CONAC, UNIT, Application, Clock, add_domain, deploy_xml
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "workflows" / "党政机关开办审核.bpmn"
@@ -87,9 +86,7 @@ def organ(make_unit: Any) -> Unit:
 
 def deploy(engine: Engine, xml: bytes) -> tuple[WorkflowDefinition, bool]:
     """What `flask deploy` does with an edited file."""
-    row, created = engine.definitions.deploy(db.session, xml, DIAGRAM.name, "policy")
-    db.session.commit()
-    return row, created
+    return deploy_xml(engine, xml, DIAGRAM.name)
 
 
 def versions() -> list[int]:

@@ -29,11 +29,12 @@ from flask import Flask, render_template
 from sqlalchemy import select
 
 from app.engine import Engine
+from app.engine.errors import DeployError
 from app.extensions import db
 from app.models import AuditEvent, Unit
 from app.services import applications, document_pdf, documents, regions
 from app.web.applications.routes import beijing_time
-from tests.conftest import APPROVE, BIANBAN, CONAC, UNIT, Application, add_domain
+from tests.conftest import APPROVE, BIANBAN, CONAC, UNIT, Application, add_domain, deploy_xml
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "workflows" / "党政机关开办审核.bpmn"
@@ -216,8 +217,7 @@ def test_copies_and_materials_follow_the_diagram_version(
         'name="idCardCopyRequired" value="true"', 'name="idCardCopyRequired" value="false"'
     )
     assert edited != xml
-    engine.definitions.deploy(db.session, edited.encode("utf-8"), DIAGRAM.name, "policy")
-    db.session.commit()
+    deploy_xml(engine, edited, DIAGRAM.name)
     newer = start(PROCESS, organ).complete(UNIT, FORM).complete(BIANBAN, APPROVE).complete(CONAC, APPROVE)
 
     client = login("unit1")
@@ -227,25 +227,38 @@ def test_copies_and_materials_follow_the_diagram_version(
     assert "第3份/共3份" in old_text and "身份证" in old_text  # the running application keeps version 1
 
 
-def test_templates_are_data_policy_staff_edit(
-    passed: Application, login: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def repository_copy(tmp_path: Path) -> Path:
+    """The procedure files (workflows/, forms/, documents/) as policy staff would check them out."""
+    root = tmp_path / "repository"
+    for folder in ("workflows", "forms", "documents"):
+        shutil.copytree(ROOT / folder, root / folder)
+    return root
+
+
+def test_templates_are_data_deployed_with_the_diagram(
+    passed: Application, organ: Unit, start: Any, engine: Engine, login: Any, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "documents"
-    shutil.copytree(ROOT / "documents", folder)
-    letter = folder / "letter.md"
+    root = repository_copy(tmp_path)
+    letter = root / "documents" / "letter.md"
     letter.write_text(
         letter.read_text(encoding="utf-8").replace("特此函告，请予审核。", "特此函告，请予审核为盼。"),
         encoding="utf-8",
     )
-    monkeypatch.setattr(documents, "DOCUMENTS_DIR", folder)
-    content = login("unit1").get(url(passed.instance.business_key, "document", "letter")).get_data()
-    assert "请予审核为盼" in pdf_text(content, tmp_path)
-    assert [t.name for t in documents.templates_for(PROCESS, folder)] == ["form", "letter"]
-    assert [t.name for t in documents.offered(db.session, passed.instance)] == ["form", "letter"]
+    client = login("unit1")
+    before = pdf_text(client.get(url(passed.instance.business_key, "document", "letter")).get_data(), tmp_path)
+    assert "请予审核为盼" not in before  # editing the file alone changes nothing
+
+    row, created = engine.deploy_file(root / "workflows" / DIAGRAM.name, "policy", files_root=root)
+    assert created and row.files["documents/letter.md"].count("请予审核为盼") == 1
+    newer = start(PROCESS, organ).complete(UNIT, FORM).complete(BIANBAN, APPROVE).complete(CONAC, APPROVE)
+    new_text = pdf_text(client.get(url(newer.instance.business_key, "document", "letter")).get_data(), tmp_path)
+    old_text = pdf_text(client.get(url(passed.instance.business_key, "document", "letter")).get_data(), tmp_path)
+    assert "请予审核为盼" in new_text and "请予审核为盼" not in old_text
+    assert [t.name for t in documents.offered(db.session, newer.instance)] == ["letter", "form"]
 
 
-def test_a_broken_template_or_a_missing_font_is_a_clear_error(
-    passed: Application, login: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_broken_template_is_refused_at_deploy_and_a_missing_font_is_a_clear_error(
+    passed: Application, engine: Engine, login: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = login("unit1")
     key = passed.instance.business_key
@@ -255,13 +268,11 @@ def test_a_broken_template_or_a_missing_font_is_a_clear_error(
     assert "apt-get install fonts-noto-cjk" in response.get_data(as_text=True)
     monkeypatch.undo()
 
-    folder = tmp_path / "documents"
-    folder.mkdir()
-    (folder / "form.json").write_text('{"title": "申请表", "procedures": ["party_site_review"], "columns": []}')
-    monkeypatch.setattr(documents, "DOCUMENTS_DIR", folder)
-    response = client.get(url(key, "document", "form"))
-    assert response.status_code == 500
-    assert "columns 须为正数列表" in response.get_data(as_text=True)
+    root = repository_copy(tmp_path)
+    (root / "documents" / "form.json").write_text('{"title": "申请表", "columns": []}', encoding="utf-8")
+    with pytest.raises(DeployError) as refused:
+        engine.deploy_file(root / "workflows" / DIAGRAM.name, "policy", files_root=root)
+    assert any("columns 须为正数列表" in reason for _element, reason in refused.value.problems)
     assert downloads(passed) == []
 
 
@@ -304,8 +315,7 @@ def test_diagram_xml_is_the_instances_own_version(passed: Application, engine: E
     own = passed.instance.definition.xml
     edited = own.replace('name="审核通过"', 'name="审核已通过"')
     assert edited != own
-    row, created = engine.definitions.deploy(db.session, edited.encode("utf-8"), DIAGRAM.name, "policy")
-    db.session.commit()
+    row, created = deploy_xml(engine, edited, DIAGRAM.name)
     assert created and row.version == 2
 
     client = login("unit1")

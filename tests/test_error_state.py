@@ -28,7 +28,7 @@ from app.engine.worklist import Projector
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance
 from app.services.audit import Actor
-from tests.conftest import APPROVE, UNIT, Application, reject
+from tests.conftest import APPROVE, UNIT, Application, deploy_test_diagram, reject
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
 ADMIN = Actor("admin", "管理员")
@@ -49,7 +49,7 @@ def fault(context: ActionContext, step: str) -> str:
 @pytest.fixture
 def faulty(engine: Engine) -> Engine:
     engine.operators.register("test.fault")(fault)
-    engine.deploy_file(DIAGRAMS / "faults.bpmn", "test")
+    deploy_test_diagram(engine, "faults.bpmn")
     return engine
 
 
@@ -210,7 +210,7 @@ def broken_projection_for(instance_ids: set[int], monkeypatch: pytest.MonkeyPatc
 
 
 def waiting_for_review(engine: Engine, make_unit: Any, start: Any) -> Application:
-    engine.deploy_file(DIAGRAMS / "rounds.bpmn", "test")
+    deploy_test_diagram(engine, "rounds.bpmn")
     application = start("rounds", make_unit(), {"rejections": 0})
     assert application.task().task_name == "review"
     return application

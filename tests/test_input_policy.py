@@ -15,8 +15,9 @@ from app.engine import Engine
 from app.engine.errors import FormValidationError
 from app.extensions import db
 from app.models import Draft, ProcessInstance, Unit, User
+from app.taskforms.schemas import FormLibrary
 from app.taskforms.text import TextRefused, clean_text
-from tests.conftest import DOMAIN_APPLICATION, UNIT
+from tests.conftest import DOMAIN_APPLICATION, TESTS_ROOT, UNIT
 from tests.test_auth import VALID_REGISTRATION
 
 # ---- the policy itself ---------------------------------------------------------------------
@@ -72,20 +73,23 @@ def test_every_text_has_a_length_limit() -> None:
 # ---- task forms ----------------------------------------------------------------------------
 
 
-def test_a_form_reports_every_problem_at_once_and_leaves_refused_values_out(engine: Engine) -> None:
-    cleaned = engine.forms.clean(
-        "domain-application.schema.json",
-        {**DOMAIN_APPLICATION, "contact_name": "张\x00三", "contact_mobile": "12345", "contact_email": "a@[1.2.3.4]"},
+FORMS = FormLibrary.from_folder(TESTS_ROOT / "forms")
+
+
+def test_a_form_reports_every_problem_at_once_and_leaves_refused_values_out() -> None:
+    cleaned = FORMS.clean(
+        "contact.schema.json",
+        {"contact_name": "张\x00三", "contact_mobile": "12345", "contact_email": "a@[1.2.3.4]", "note": "一\n二"},
     )
     assert set(cleaned.errors) == {"contact_name", "contact_mobile", "contact_email"}
     assert "控制字符" in cleaned.errors["contact_name"]
-    assert "contact_name" not in cleaned.data
+    assert "contact_name" not in cleaned.data and cleaned.data["note"] == "一\n二"  # a multi-line field
 
 
-def test_a_form_normalises_domains_and_says_what_it_rewrote(engine: Engine) -> None:
-    cleaned = engine.forms.clean(
-        "domain-application.schema.json",
-        {**DOMAIN_APPLICATION, "domain_name": " 鄂尔多斯市人民政府。政务", "contact_mobile": "138 0013 8000"},
+def test_a_form_normalises_domains_and_says_what_it_rewrote() -> None:
+    cleaned = FORMS.clean(
+        "contact.schema.json",
+        {"contact_name": "张三", "domain_name": " 鄂尔多斯市人民政府。政务", "contact_mobile": "138 0013 8000"},
     )
     assert cleaned.errors == {}
     assert cleaned.data["domain_name"] == "鄂尔多斯市人民政府.政务"

@@ -23,14 +23,13 @@ from datetime import date
 from typing import Any
 
 import pytest
-from conftest import APPROVE, BIANBAN, CONAC, UNIT, Application, Clock, reject
 from sqlalchemy import func, select
 
 from app.engine import Engine
 from app.engine.errors import FormValidationError, RefusedError
 from app.extensions import db
 from app.models import AuditEvent, Certificate, ProcessInstance, TimerSubscription, Unit, WorkItem
-from tests.conftest import Step, add_domain, at
+from tests.conftest import APPROVE, BIANBAN, CONAC, UNIT, Application, Clock, Step, add_domain, at, reject
 
 PROCESS = "institution_badge"
 REFUSAL = "需先注册并缴费 .公益 域名，且域名在有效期内，方可申请网站标识"

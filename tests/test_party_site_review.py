@@ -28,7 +28,6 @@ from datetime import date
 from typing import Any
 
 import pytest
-from conftest import APPROVE, BIANBAN, CONAC, UNIT, Application, Clock, reject
 from sqlalchemy import func, select
 
 from app.engine import Engine
@@ -45,7 +44,7 @@ from app.models import (
     WorkItem,
 )
 from app.taskforms.formats import FORMAT_MESSAGES
-from tests.conftest import Step, add_domain, at
+from tests.conftest import APPROVE, BIANBAN, CONAC, UNIT, Application, Clock, Step, add_domain, at, reject
 
 PROCESS = "party_site_review"
 REFUSAL = "需先注册并缴费 .政务 域名，且域名在有效期内，方可申请网站开办审核/资格复核"

@@ -32,9 +32,8 @@ from app.engine.sandbox import (
     compile_script,
 )
 from app.engine.sandbox_pool import Sandbox, ScriptResult, pool_for
-from app.extensions import db
 from app.services.calendar import BEIJING
-from tests.conftest import APPROVE, UNIT
+from tests.conftest import APPROVE, TESTS_ROOT, UNIT, deploy_xml
 
 SCRIPTED = (Path(__file__).parent / "diagrams" / "scripted.bpmn").read_text(encoding="utf-8")
 NOW = datetime(2026, 9, 30, 10, 0, tzinfo=BEIJING)
@@ -339,8 +338,7 @@ def test_the_admin_calendar_is_sent_only_to_code_that_counts_workdays() -> None:
 
 def _deploy_script(engine: Engine, script: str) -> None:
     xml = SCRIPTED.replace("SCRIPT", script).encode("utf-8")
-    engine.definitions.deploy(db.session, xml, "scripted.bpmn", "policy")
-    db.session.commit()
+    deploy_xml(engine, xml, "scripted.bpmn", TESTS_ROOT)
 
 
 def test_a_looping_script_marks_only_its_instance_as_error(

@@ -23,7 +23,6 @@ import re
 from typing import Any
 
 import pytest
-from conftest import APPROVE, DOMAIN_APPLICATION, UNIT, Clock, reject
 from flask import Flask
 from sqlalchemy import func, select, update
 
@@ -31,7 +30,7 @@ from app.engine import Engine
 from app.extensions import db
 from app.models import AuditEvent, Draft, OutboxMessage, ProcessInstance, WorkItem
 from app.services.audit import Actor
-from tests.conftest import add_domain
+from tests.conftest import APPROVE, DOMAIN_APPLICATION, UNIT, Clock, add_domain, reject
 
 BIANBAN = Actor("bianban", "编办", office_code="编办:150600")
 CONAC = Actor("conac", "CONAC", office_code="CONAC")

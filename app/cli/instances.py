@@ -124,7 +124,7 @@ def show_task(item_id: int) -> None:
     click.echo(compiled.instructions.get(item.task_name, ""))
     click.echo(f"属性: {dump(item.properties)}")
     if item.form:
-        click.echo(f"表单 {item.form}: {dump(engine.forms.schema(item.form))}")
+        click.echo(f"表单 {item.form}: {dump(compiled.forms.schema(item.form))}")
 
 
 @tasks.command("complete")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from app.engine.definitions import DefinitionStore
+from app.engine.bundles import Bundle, collect
+from app.engine.definitions import DefinitionStore, parse_xml_safely
 from app.engine.lint import Linter
 from app.engine.operators import OperatorRegistry
 from app.engine.platform_operators import build_registry
@@ -17,24 +18,30 @@ from app.engine.runner import Runner
 from app.engine.scripting import HELPER_NAMES
 from app.extensions import db
 from app.models import WorkflowDefinition
-from app.taskforms.schemas import FormLibrary
 
 
 @dataclass
 class Engine:
-    """Definitions, operators, forms and the runner, wired once per app."""
+    """Definitions, operators and the runner, wired once per app."""
 
     definitions: DefinitionStore
     operators: OperatorRegistry
-    forms: FormLibrary
     runner: Runner
     reader: InstanceReader
-    workflows_dir: Path
+    files_root: Path  # holds workflows/, forms/ and documents/: what `flask deploy` reads
 
-    def deploy_file(self, path: Path, deployed_by: str) -> tuple[WorkflowDefinition, bool]:
-        """Deploy one .bpmn file and commit; returns (version row, whether it is new)."""
+    def bundle_from_files(self, path: Path, files_root: Path | None = None) -> Bundle:
+        """A diagram file with the forms and print templates it names, read from `files_root`."""
+        data = path.read_bytes()
+        root = parse_xml_safely(data, self.definitions.max_bytes)
+        return collect(path.name, data, root, files_root or self.files_root)
+
+    def deploy_file(
+        self, path: Path, deployed_by: str, files_root: Path | None = None, comment: str = ""
+    ) -> tuple[WorkflowDefinition, bool]:
+        """Deploy one diagram with its files and commit; returns (version row, whether it is new)."""
         try:
-            result = self.definitions.deploy(db.session, path.read_bytes(), path.name, deployed_by)
+            result = self.definitions.deploy(db.session, self.bundle_from_files(path, files_root), deployed_by, comment)
             db.session.commit()
         except BaseException:
             db.session.rollback()
@@ -42,7 +49,8 @@ class Engine:
         return result
 
     def deploy_folder(self, deployed_by: str) -> list[tuple[WorkflowDefinition, bool]]:
-        return [self.deploy_file(p, deployed_by) for p in sorted(self.workflows_dir.glob("*.bpmn"))]
+        folder = self.files_root / "workflows"
+        return [self.deploy_file(p, deployed_by) for p in sorted(folder.glob("*.bpmn"))]
 
 
 def _utcnow() -> datetime:
@@ -50,12 +58,14 @@ def _utcnow() -> datetime:
 
 
 def build_engine(app: Flask) -> Engine:
+    from app.services.documents import template_problems  # services import the engine: bind late
+
     operators = build_registry()
-    forms = FormLibrary(app.config["FORMS_DIR"])
-    definitions = DefinitionStore(Linter(operators, forms, HELPER_NAMES), int(app.config["MAX_DIAGRAM_BYTES"]))
-    runner = Runner(lambda: db.session, definitions, operators, forms, app.config, _utcnow)
+    linter = Linter(operators, HELPER_NAMES, checks=[template_problems])
+    definitions = DefinitionStore(linter, int(app.config["MAX_DIAGRAM_BYTES"]))
+    runner = Runner(lambda: db.session, definitions, operators, app.config, _utcnow)
     reader = InstanceReader(lambda: db.session, definitions, runner.serializer)
-    return Engine(definitions, operators, forms, runner, reader, Path(app.config["WORKFLOWS_DIR"]))
+    return Engine(definitions, operators, runner, reader, Path(app.config["PROCEDURES_ROOT"]))
 
 
 def get_engine() -> Engine:

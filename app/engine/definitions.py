@@ -1,8 +1,8 @@
-"""Deploy, validate and version diagrams; parsed specs are cached by content hash."""
+"""Deploy, validate and version procedure bundles (diagram + forms + print templates); parsed specs are
+cached by the bundle's content hash."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,9 +14,11 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.engine.bundles import Bundle
 from app.engine.errors import DeployError, NotFoundError
 from app.engine.timers import use_engine_clock
 from app.models import WorkflowDefinition
+from app.taskforms.schemas import FormLibrary
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -36,6 +38,8 @@ class CompiledDefinition:
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, BpmnProcessSpec]
     documentation: str
+    forms: FormLibrary
+    documents: dict[str, tuple[str, str]]  # print template name → (suffix, text), from the bundle
     properties: dict[str, dict[str, str]] = field(default_factory=dict)
     instructions: dict[str, str] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
@@ -82,7 +86,13 @@ def _check_size(root: etree._Element) -> None:
         raise DeployError([("definitions", f"嵌套超过 {MAX_DEPTH} 层")])
 
 
-def compile_definition(root: etree._Element, file_name: str, sha256: str) -> CompiledDefinition:
+def compile_bundle(bundle: Bundle, max_bytes: int) -> CompiledDefinition:
+    """Parse and compile a bundle: its diagram, with its forms and print templates attached."""
+    root = parse_xml_safely(bundle.diagram, max_bytes)
+    return compile_definition(root, bundle, bundle.sha256)
+
+
+def compile_definition(root: etree._Element, bundle: Bundle, sha256: str) -> CompiledDefinition:
     """Validate against the BPMN schema and let SpiffWorkflow parse the one executable process."""
     processes = root.xpath("bpmn:process[@isExecutable='true']", namespaces=NS)
     if len(processes) != 1:
@@ -90,7 +100,7 @@ def compile_definition(root: etree._Element, file_name: str, sha256: str) -> Com
     process = processes[0]
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
-        parser.add_bpmn_xml(root.getroottree(), filename=file_name)
+        parser.add_bpmn_xml(root.getroottree(), filename=bundle.file_name)
         spec = parser.get_spec(process.get("id"))
         subprocess_specs = parser.get_subprocess_specs(process.get("id"))
     except ValidationException as exc:
@@ -100,7 +110,7 @@ def compile_definition(root: etree._Element, file_name: str, sha256: str) -> Com
     for task_spec in all_task_specs(spec, subprocess_specs):
         if hasattr(task_spec, "event_definition"):
             use_engine_clock(task_spec.event_definition)
-    return _describe(root, process, spec, subprocess_specs, sha256)
+    return _describe(root, process, spec, subprocess_specs, sha256, bundle)
 
 
 def all_task_specs(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> list[Any]:
@@ -114,6 +124,7 @@ def _describe(
     spec: BpmnProcessSpec,
     subprocess_specs: dict[str, BpmnProcessSpec],
     sha256: str,
+    bundle: Bundle,
 ) -> CompiledDefinition:
     compiled = CompiledDefinition(
         sha256=sha256,
@@ -122,6 +133,8 @@ def _describe(
         spec=spec,
         subprocess_specs=subprocess_specs,
         documentation=_text(process.find("bpmn:documentation", NS)),
+        forms=FormLibrary(bundle.forms()),
+        documents=bundle.documents(),
     )
     for element in process.iter():
         element_id = element.get("id")
@@ -149,57 +162,66 @@ def _text(element: etree._Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 class DefinitionStore:
     """Deployed versions in the database; compiled specs in memory, keyed by sha256."""
 
     def __init__(self, linter: Any, max_bytes: int) -> None:
         self._linter = linter
-        self._max_bytes = max_bytes
+        self.max_bytes = max_bytes
         self._cache: dict[str, CompiledDefinition] = {}
         self._sha_by_id: dict[int, str] = {}  # stored versions never change, so this never goes stale
 
-    def deploy(
-        self, session: Session, data: bytes, file_name: str, deployed_by: str
-    ) -> tuple[WorkflowDefinition, bool]:
-        """Store a new version unless the newest version has the same content; returns (row, created)."""
-        sha = sha256_of(data)
-        compiled = self._cache.get(sha) or compile_definition(parse_xml_safely(data, self._max_bytes), file_name, sha)
+    def check(self, bundle: Bundle) -> CompiledDefinition:
+        """Compile and lint a bundle without storing it; DeployError lists every problem."""
+        sha = bundle.sha256
+        compiled = self._cache.get(sha) or compile_bundle(bundle, self.max_bytes)
         problems = self._linter(compiled)
         if problems:
             raise DeployError(problems)
-        latest = session.scalar(
-            select(WorkflowDefinition)
-            .where(WorkflowDefinition.process_id == compiled.process_id)
-            .order_by(WorkflowDefinition.version.desc())
-            .limit(1)
-        )
-        if latest is not None and latest.sha256 == sha:  # reverting to older content is a new version
+        return compiled
+
+    def deploy(
+        self, session: Session, bundle: Bundle, deployed_by: str, comment: str = "", base_version: int | None = None
+    ) -> tuple[WorkflowDefinition, bool]:
+        """Store a new version unless the newest version has the same content; returns (row, created).
+
+        With `base_version` (the version an edit started from), a newer version deployed meanwhile
+        refuses this one: two editors never overwrite each other unseen.
+        """
+        compiled = self.check(bundle)
+        latest = self._latest_row(session, compiled.process_id)
+        if base_version is not None and latest is not None and latest.version != base_version:
+            stale = f"本流程已有人部署了新版本 v{latest.version}，请基于最新版本修改后再部署"
+            raise DeployError([(compiled.process_id, stale)])
+        if latest is not None and latest.sha256 == compiled.sha256:  # reverting to older content is a new version
             return latest, False
         row = WorkflowDefinition(
             process_id=compiled.process_id,
             name=compiled.name,
             version=(latest.version if latest else 0) + 1,
-            sha256=sha,
-            file_name=Path(file_name).name,
-            xml=data.decode("utf-8"),
+            sha256=compiled.sha256,
+            file_name=Path(bundle.file_name).name,
+            xml=bundle.diagram.decode("utf-8"),
+            files=dict(bundle.files),
+            comment=comment,
             deployed_by=deployed_by,
         )
         session.add(row)
         session.flush()
-        self._cache[sha] = compiled
+        self._cache[compiled.sha256] = compiled
         return row, True
 
-    def latest(self, session: Session, process_id: str) -> WorkflowDefinition:
-        row = session.scalar(
+    @staticmethod
+    def _latest_row(session: Session, process_id: str) -> WorkflowDefinition | None:
+        return session.scalar(
             select(WorkflowDefinition)
             .where(WorkflowDefinition.process_id == process_id)
             .order_by(WorkflowDefinition.version.desc())
             .limit(1)
         )
+
+    def latest(self, session: Session, process_id: str) -> WorkflowDefinition:
+        row = self._latest_row(session, process_id)
         if row is None:
             raise NotFoundError(f"流程 {process_id} 尚未部署")
         return row
@@ -217,8 +239,13 @@ class DefinitionStore:
         """The parsed spec of a stored version; parsed once per process and content."""
         cached = self._cache.get(row.sha256)
         if cached is None:
-            root = parse_xml_safely(row.xml.encode("utf-8"), max(self._max_bytes, len(row.xml.encode())))
-            cached = compile_definition(root, row.file_name, row.sha256)
+            bundle = bundle_of(row)
+            cached = compile_bundle(bundle, max(self.max_bytes, len(bundle.diagram)))
             self._cache[row.sha256] = cached
         self._sha_by_id[row.id] = row.sha256
         return cached
+
+
+def bundle_of(row: WorkflowDefinition) -> Bundle:
+    """The stored bundle of a version, exactly as it was deployed."""
+    return Bundle(row.file_name, row.xml.encode("utf-8"), dict(row.files or {}))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask, UserTask
 
+from app.engine.bundles import DOCUMENTS_PROPERTY
 from app.engine.definitions import CompiledDefinition, all_task_specs
 from app.engine.operators import OperatorRegistry
 from app.engine.sandbox import (
@@ -23,19 +24,24 @@ from app.services.jurisdiction import KNOWN_ROLES
 from app.taskforms.schemas import FormLibrary, FormSchemaError
 
 Problem = tuple[str, str]
+Check = Callable[[CompiledDefinition], list[Problem]]
 _PREFIX = re.compile(r"[A-Z]{2}")
 
 
 class Linter:
     """Callable check run by every deploy."""
 
-    def __init__(self, operators: OperatorRegistry, forms: FormLibrary, helper_names: frozenset[str]) -> None:
+    def __init__(
+        self, operators: OperatorRegistry, helper_names: frozenset[str], checks: Sequence[Check] = ()
+    ) -> None:
         self.operators = operators
-        self.forms = forms
         self.callables = ALLOWED_CALLABLES | helper_names
+        self.checks = list(checks)  # checks of what services own (print templates, texts)
 
     def __call__(self, compiled: CompiledDefinition) -> list[Problem]:
         problems = list(self._process_problems(compiled))
+        for check in self.checks:
+            problems += check(compiled)
         for task_spec in all_task_specs(compiled.spec, compiled.subprocess_specs):
             problems += self._task_problems(compiled, task_spec)
         return problems
@@ -47,7 +53,10 @@ class Linter:
         if not props.get("unitTypes"):
             yield pid, "流程须有属性 unitTypes（可申请的单位类型）"
         if props.get("startFormJsonSchemaFilename"):
-            yield from self._form_problems(pid, props["startFormJsonSchemaFilename"])
+            yield from self._form_problems(compiled.forms, pid, props["startFormJsonSchemaFilename"])
+        for name in (d.strip() for d in props.get(DOCUMENTS_PROPERTY, "").split(",")):
+            if name and name not in compiled.documents:
+                yield pid, f"打印文书模板 {name} 不存在（documents/{name}.md 或 .json）"
 
     def _task_problems(self, compiled: CompiledDefinition, task_spec: Any) -> list[Problem]:
         element = task_spec.bpmn_id
@@ -71,15 +80,16 @@ class Linter:
         if not form:
             problems.append((element, "用户任务须指定表单 formJsonSchemaFilename"))
         else:
-            problems += self._form_problems(element, form)
+            problems += self._form_problems(compiled.forms, element, form)
         due = props.get("dueInWorkdays")
         if due is not None and not due.isdigit():
             problems.append((element, f"dueInWorkdays 须为整数，当前为 {due}"))
         return problems
 
-    def _form_problems(self, element: str, form: str) -> list[Problem]:
+    @staticmethod
+    def _form_problems(forms: FormLibrary, element: str, form: str) -> list[Problem]:
         try:
-            self.forms.check(form)
+            forms.check(form)
         except FormSchemaError as exc:
             return [(element, str(exc))]
         return []

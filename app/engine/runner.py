@@ -93,14 +93,12 @@ class Runner:
         session_factory: Callable[[], Session],
         definitions: DefinitionStore,
         operators: OperatorRegistry,
-        forms: FormLibrary,
         settings: dict[str, Any],
         clock: Callable[[], datetime],
     ) -> None:
         self._session_factory = session_factory
         self.definitions = definitions
         self.operators = operators
-        self.forms = forms
         self.settings = settings
         self.clock = clock
         self.serializer = StateSerializer()
@@ -306,8 +304,8 @@ class Runner:
             self._check_role(task.task_spec.lane, actor)
             element = task.task_spec.bpmn_id
             form = loaded.compiled.element_properties(element).get("formJsonSchemaFilename", "")
-            data = self._cleaned(form, data)
-            self._replace_form_fields(task, form, data)
+            data = self._cleaned(loaded.compiled.forms, form, data)
+            self._replace_form_fields(task, loaded.compiled.forms.schema(form), data)
             self._run_task(task, loaded.compiled)
             self._advance(loaded)
             title = loaded.compiled.names.get(element, element)
@@ -376,9 +374,10 @@ class Runner:
             instance, snapshot, loaded.compiled, loaded.context.now, evaluate, loaded.waited_before
         )
 
-    def _replace_form_fields(self, task: Any, form: str, data: dict[str, Any]) -> None:
+    @staticmethod
+    def _replace_form_fields(task: Any, schema: dict[str, Any], data: dict[str, Any]) -> None:
         """The submitted form replaces its fields: one left out on resubmission is gone, not stale."""
-        for field in self.forms.schema(form).get("properties", {}):
+        for field in schema.get("properties", {}):
             if field not in data:
                 task.data.pop(field, None)
         task.set_data(**data)
@@ -448,11 +447,12 @@ class Runner:
         if unit.unit_type not in allowed:
             raise RefusedError(f"“{compiled.name}”仅适用于{'、'.join(allowed)}")
         start_form = compiled.process_properties.get("startFormJsonSchemaFilename")
-        return self._cleaned(start_form, data) if start_form else data
+        return self._cleaned(compiled.forms, start_form, data) if start_form else data
 
-    def _cleaned(self, form: str, data: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _cleaned(forms: FormLibrary, form: str, data: dict[str, Any]) -> dict[str, Any]:
         """The input policy and the form's schema: every problem at once, or the data as it will be stored."""
-        cleaned = self.forms.clean(form, data)
+        cleaned = forms.clean(form, data)
         if cleaned.errors:
             raise FormValidationError(cleaned.errors)
         return cleaned.data

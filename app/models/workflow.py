@@ -13,7 +13,7 @@ from app.models.org import Unit
 
 
 class WorkflowDefinition(db.Model):
-    """One deployed version of a diagram: the XML as uploaded and its sha256."""
+    """One deployed version of a procedure: the diagram, every file it uses, and the bundle's sha256."""
 
     __table_args__ = (UniqueConstraint("process_id", "version"),)
 
@@ -24,6 +24,8 @@ class WorkflowDefinition(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     file_name: Mapped[str] = mapped_column(String(200))
     xml: Mapped[str] = mapped_column(Text)
+    files: Mapped[dict[str, str]] = mapped_column(JSONData, default=dict)  # "forms/x.schema.json" → text
+    comment: Mapped[str] = mapped_column(Text, default="")
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deployed_by: Mapped[str] = mapped_column(String(80))
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.engine import get_engine
+from app.engine.definitions import CompiledDefinition
 from app.models import AuditEvent, ProcessInstance, TimerSubscription, WorkItem
 
 
@@ -50,3 +54,16 @@ def timeline(session: Session, instance_id: int) -> list[AuditEvent]:
 def waiting_timers(session: Session, instance_id: int) -> list[TimerSubscription]:
     query = select(TimerSubscription).where(TimerSubscription.instance_id == instance_id)
     return list(session.scalars(query.order_by(TimerSubscription.due_at)))
+
+
+def version_of(session: Session, instance_id: int) -> CompiledDefinition:
+    """The procedure version an application runs on (its diagram, forms and print templates)."""
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise LookupError(instance_id)
+    return get_engine().definitions.compiled_by_id(session, instance.definition_id)
+
+
+def item_schema(session: Session, item: WorkItem) -> dict[str, Any]:
+    """The form of an open task, from its application's own version."""
+    return version_of(session, item.instance_id).forms.schema(item.form or "")

@@ -1,20 +1,19 @@
-"""The printed documents of a procedure (申请函, 申请表), generated from data templates in `documents/`.
+"""The printed documents of a procedure (申请函, 申请表), generated from data templates in its version.
 
 Templates are files policy staff edit without code (format: documents/README.md): a letter is
 `<name>.md` (front matter + Jinja text), a table form is `<name>.json` (rows of label/value cells
-holding Jinja). They render in a Jinja sandbox over the application data, the Unit row and the
-procedure's properties. When documents may be printed is a diagram rule: the procedure's process
-property `documentsAvailableAfter` names an element that must be among the instance's completed
-elements; a document is offered only for the procedures its template names.
+holding Jinja). The diagram names its documents (process property `printDocuments`) and they are
+deployed with it, so an application prints the templates of the version it runs on. They render
+in a Jinja sandbox over the application data, the Unit row and the procedure's properties. When
+documents may be printed is a diagram rule: the process property `documentsAvailableAfter` names
+an element that must be among the instance's completed elements.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from jinja2 import ChainableUndefined
@@ -23,8 +22,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.config import PROJECT_ROOT
 from app.engine import get_engine
+from app.engine.bundles import DOCUMENTS_PROPERTY
 from app.engine.definitions import CompiledDefinition
 from app.models import Office, ProcessInstance, Unit
 from app.services import audit, document_pdf, jurisdiction, regions
@@ -33,10 +32,8 @@ from app.services.calendar import to_beijing_date
 from app.services.errors import ServiceRefusal
 from app.services.numerals import chinese_numeral
 
-DOCUMENTS_DIR = PROJECT_ROOT / "documents"
 AVAILABLE_AFTER = "documentsAvailableAfter"  # process property: element id after which documents print
 MAX_COPIES = 10
-_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 _JINJA = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
 _JINJA.filters["cn"] = chinese_numeral
 
@@ -55,7 +52,6 @@ class DocumentTemplate:
 
     name: str
     title: str
-    procedures: tuple[str, ...]
     copies: str
     letter: str | None = None
     table: dict[str, Any] | None = None
@@ -71,23 +67,25 @@ class Rendered:
 # ---- templates --------------------------------------------------------------------------
 
 
-def load(name: str, folder: Path | None = None) -> DocumentTemplate:
-    """The template `<name>.md` or `<name>.json`; unknown names are unavailable, broken files errors."""
-    folder = folder or DOCUMENTS_DIR
-    if not _NAME.fullmatch(name):
+def load(compiled: CompiledDefinition, name: str) -> DocumentTemplate:
+    """The version's template `name`; unknown names are unavailable, broken files errors."""
+    if name not in compiled.documents:
         raise DocumentUnavailable("没有该文书")
-    if (folder / f"{name}.md").is_file():
-        return _parse_letter(name, (folder / f"{name}.md").read_text(encoding="utf-8"))
-    if (folder / f"{name}.json").is_file():
-        return _parse_table(name, (folder / f"{name}.json").read_text(encoding="utf-8"))
-    raise DocumentUnavailable("没有该文书")
+    suffix, text = compiled.documents[name]
+    return parse(name, suffix, text)
 
 
-def templates_for(process_id: str, folder: Path | None = None) -> list[DocumentTemplate]:
-    """Every template that names the procedure, ordered by name."""
-    folder = folder or DOCUMENTS_DIR
-    names = sorted({p.stem for p in folder.glob("*") if p.suffix in (".md", ".json") and _NAME.fullmatch(p.stem)})
-    return [t for t in (load(n, folder) for n in names) if process_id in t.procedures]
+def parse(name: str, suffix: str, text: str) -> DocumentTemplate:
+    """A template from its text: a letter (.md) or a table form (.json)."""
+    return _parse_letter(name, text) if suffix == ".md" else _parse_table(name, text)
+
+
+def templates_for(compiled: CompiledDefinition) -> list[DocumentTemplate]:
+    """The templates the diagram names (`printDocuments`) in its order; versions deployed before that
+    property existed carry exactly the templates that named their procedure, in name order."""
+    listed = compiled.process_properties.get(DOCUMENTS_PROPERTY)
+    names = [n.strip() for n in listed.split(",") if n.strip()] if listed else sorted(compiled.documents)
+    return [load(compiled, n) for n in names]
 
 
 def _parse_letter(name: str, text: str) -> DocumentTemplate:
@@ -114,13 +112,11 @@ def _parse_table(name: str, text: str) -> DocumentTemplate:
     return DocumentTemplate(name, *_common(f"{name}.json", layout), table=layout)
 
 
-def _common(where: str, meta: dict[str, Any]) -> tuple[str, tuple[str, ...], str]:
-    title, procedures = meta.get("title"), meta.get("procedures") or []
+def _common(where: str, meta: dict[str, Any]) -> tuple[str, str]:
+    title = meta.get("title")
     if not title:
         raise DocumentError(f"文书模板 {where} 缺少 title（文书名称）")
-    if isinstance(procedures, str):
-        procedures = [p.strip() for p in procedures.split(",") if p.strip()]
-    return str(title), tuple(str(p) for p in procedures), str(meta.get("copies") or "1")
+    return str(title), str(meta.get("copies") or "1")
 
 
 def _check_table(where: str, layout: dict[str, Any]) -> None:
@@ -135,13 +131,29 @@ def _check_table(where: str, layout: dict[str, Any]) -> None:
             raise DocumentError(f"文书模板 {where} 第{number}行须有 section，或 1-{len(columns)} 个 cells")
 
 
+def template_problems(compiled: CompiledDefinition) -> list[tuple[str, str]]:
+    """Deploy check: every print template of the version parses and renders (over empty data)."""
+    problems = []
+    sample = {"unit": {"name": ""}, "business_key": "", "procedure": dict(compiled.process_properties)}
+    for name in compiled.documents:
+        try:
+            template = load(compiled, name)
+            if template.letter is not None:
+                _render(template.letter, sample, name)
+            else:
+                _table_layout(template, sample)
+        except DocumentError as refused:
+            problems.append((compiled.process_id, refused.message))
+    return problems
+
+
 # ---- availability, rendering, download -----------------------------------------------------
 
 
 def unavailable_reason(compiled: CompiledDefinition, done: list[str], template: DocumentTemplate) -> str | None:
     """Why the document cannot be printed for this instance now, or None when it can."""
     after = compiled.process_properties.get(AVAILABLE_AFTER)
-    if not after or compiled.process_id not in template.procedures:
+    if not after or template.name not in compiled.documents:
         return f"“{compiled.name}”不需要打印《{template.title}》"
     if after not in done:
         return f"“{compiled.names.get(after, after)}”后方可打印《{template.title}》"
@@ -155,14 +167,14 @@ def offered(session: Session, instance: ProcessInstance) -> list[DocumentTemplat
     if not compiled.process_properties.get(AVAILABLE_AFTER):
         return []
     done, _current = engine.reader.progress(instance.id)
-    return [t for t in templates_for(compiled.process_id) if unavailable_reason(compiled, done, t) is None]
+    return [t for t in templates_for(compiled) if unavailable_reason(compiled, done, t) is None]
 
 
 def render(session: Session, instance: ProcessInstance, name: str, now: datetime | None = None) -> Rendered:
     """The PDF of document `name` for the application, if the procedure says it may be printed now."""
     engine = get_engine()
-    template = load(name)
     compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
+    template = load(compiled, name)
     done, _current = engine.reader.progress(instance.id)
     reason = unavailable_reason(compiled, done, template)
     if reason:
@@ -247,7 +259,7 @@ def _context(
 
 def choice_titles(compiled: CompiledDefinition, data: dict[str, Any]) -> dict[str, str]:
     """Display titles of the chosen options (oneOf const → title) in the procedure's forms."""
-    forms = get_engine().forms
+    forms = compiled.forms
     titles: dict[str, str] = {}
     for props in compiled.properties.values():
         form = props.get("formJsonSchemaFilename")

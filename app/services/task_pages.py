@@ -42,14 +42,14 @@ def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
     assert instance is not None  # a work item always belongs to an instance
     compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
     data = engine.reader.data(instance.id)
-    earlier_forms = [engine.forms.schema(name) for name in diagram_forms(compiled) if name != item.form]
+    earlier_forms = [compiled.forms.schema(name) for name in diagram_forms(compiled) if name != item.form]
     return TaskPage(
         item=item,
         instance=instance,
         unit=session.get(Unit, instance.unit_id),  # type: ignore[arg-type]
         procedure=compiled.name,
         instructions=compiled.instructions.get(item.task_name, ""),
-        schema=engine.forms.schema(item.form or ""),
+        schema=compiled.forms.schema(item.form or ""),
         sections=sections(earlier_forms, data),
         colleagues=colleagues(session, user),
         timeline=applications.timeline(session, instance.id),

@@ -35,6 +35,7 @@ REJECTED = "reject"
 class UnitGuide:
     guide: procedures.Guide
     start_form: str  # the form the data needed to start is entered on; empty when none
+    start_schema: dict[str, Any]  # its schema, from the newest version (empty when none)
 
 
 def guides_for(session: Session, unit: Unit) -> list[UnitGuide]:
@@ -44,7 +45,8 @@ def guides_for(session: Session, unit: Unit) -> list[UnitGuide]:
     for guide in procedures.guides():
         if unit.unit_type in guide.unit_types:
             compiled = definitions.compiled(definitions.latest(session, guide.process_id))
-            result.append(UnitGuide(guide, compiled.process_properties.get("startFormJsonSchemaFilename", "")))
+            start_form = compiled.process_properties.get("startFormJsonSchemaFilename", "")
+            result.append(UnitGuide(guide, start_form, compiled.forms.schema(start_form) if start_form else {}))
     return result
 
 
@@ -127,7 +129,7 @@ def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
     instance = task_instance(session, item)
     compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
     data = engine.reader.data(instance.id)
-    schema = engine.forms.schema(item.form or "")
+    schema = compiled.forms.schema(item.form or "")
     draft = drafts.find(session, item.task_id, user.id)
     fields = schema.get("properties", {})
     own = {**_from_account(instance.unit, fields), **{k: v for k, v in data.items() if k in fields}}
@@ -225,7 +227,7 @@ def application_page(session: Session, instance: ProcessInstance, now: datetime)
         waiting=_waiting(compiled, instance, current, others),
         paper=_paper(compiled) if documents and others and instance.status == "running" else None,
         reason=rejection_reason(data) if unit_item or instance.status == "completed" else "",
-        sections=sections([engine.forms.schema(f) for f in unit_forms(compiled)], data),
+        sections=sections([compiled.forms.schema(f) for f in unit_forms(compiled)], data),
         timeline=applications.timeline(session, instance.id),
         documents_available=documents,
         reminder=reminders.state(session, instance, now),
@@ -358,7 +360,7 @@ def submit(
     the user once before they are submitted: the form comes back filled with them.
     """
     task_id = item.task_id  # read now: a refused completion rolls back and expires the row
-    cleaned = get_engine().forms.clean(item.form or "", data)
+    cleaned = applications.version_of(session, item.instance_id).forms.clean(item.form or "", data)
     if cleaned.errors or cleaned.rewritten:
         drafts.save(session, task_id, user_id, cleaned.data, now)
         raise SubmissionHeld(cleaned.errors, {f: _rewrite_note(*pair) for f, pair in cleaned.rewritten.items()})

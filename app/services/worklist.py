@@ -301,10 +301,9 @@ def _decision_title(session: Session, definition_id: int, event: AuditEvent) -> 
     """The recorded decision code under the title the task's form gives it (compiled diagrams are cached)."""
     if not event.decision or not event.task_name:
         return event.decision or ""
-    engine = get_engine()
-    props = engine.definitions.compiled_by_id(session, definition_id).element_properties(event.task_name)
-    form = props.get("formJsonSchemaFilename")
-    properties = engine.forms.schema(form).get("properties", {}) if form else {}
+    compiled = get_engine().definitions.compiled_by_id(session, definition_id)
+    form = compiled.element_properties(event.task_name).get("formJsonSchemaFilename")
+    properties = compiled.forms.schema(form).get("properties", {}) if form else {}
     return display(event.decision, properties.get("decision", {}))
 
 

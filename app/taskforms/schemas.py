@@ -1,9 +1,10 @@
-"""Form schemas from the top-level forms/ folder: loading, checking, validating with Chinese errors."""
+"""Form schemas of a procedure version: loading, checking, validating with Chinese errors."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,16 @@ class Cleaned:
 
 
 class FormLibrary:
-    """The JSON Schema files a diagram may reference, validated once and cached."""
+    """The JSON Schema files of one procedure version (file name → JSON text), validated once and cached."""
 
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        self.sources = dict(sources)
         self._validators: dict[str, Draft202012Validator] = {}
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> FormLibrary:
+        """Every form file of a folder (the repository's forms/, for checks outside a version)."""
+        return cls({p.name: p.read_text(encoding="utf-8") for p in sorted(Path(folder).glob("*.schema.json"))})
 
     def schema(self, name: str) -> dict[str, Any]:
         return self._validator(name).schema  # type: ignore[no-any-return]
@@ -86,11 +92,10 @@ class FormLibrary:
     def _load(self, name: str) -> Draft202012Validator:
         if not _FILE_NAME.fullmatch(name):
             raise FormSchemaError(f"表单文件名 {name} 不合法（须为 xxx.schema.json，不含路径）")
-        path = self.folder / name
-        if not path.is_file():
+        if name not in self.sources:
             raise FormSchemaError(f"表单文件 {name} 不存在")
         try:
-            schema = json.loads(path.read_text(encoding="utf-8"))
+            schema = json.loads(self.sources[name])
             Draft202012Validator.check_schema(schema)
         except (json.JSONDecodeError, SchemaError) as exc:
             raise FormSchemaError(f"表单文件 {name} 不是有效的 JSON Schema: {exc}") from exc

@@ -18,7 +18,7 @@ from app.engine.errors import ConflictError, FormValidationError, NotFoundError,
 from app.extensions import db
 from app.models import ProcessInstance, WorkItem
 from app.models.account import UNIT_ROLE
-from app.services import drafts, reminders, unit_applications
+from app.services import applications, drafts, reminders, unit_applications
 from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import instance_for, work_item_for
 from app.taskforms.render import fields, parse
@@ -47,7 +47,7 @@ def show_start(process_id: str) -> str:
 @blueprint.post("/start/<process_id>")
 def start_application(process_id: str) -> Response | tuple[str, int]:
     guide = _guide_or_404(process_id)
-    data = parse(get_engine().forms.schema(guide.start_form), request.form) if guide.start_form else {}
+    data = parse(guide.start_schema, request.form) if guide.start_form else {}
     try:
         instance = get_engine().runner.start(process_id, current_user.unit_id, current_actor(), data)
     except FormValidationError as invalid:
@@ -74,7 +74,7 @@ def show_task(item_id: int) -> str:
 def submit_task(item_id: int) -> Response | tuple[str, int]:
     item = _item_or_404(item_id)
     key = _business_key(item)
-    data = parse(get_engine().forms.schema(item.form or ""), request.form)
+    data = parse(applications.item_schema(db.session, item), request.form)
     now = get_engine().runner.clock()
     if request.form.get("action") == "save":
         drafts.save(db.session, item.task_id, current_user.id, data, now)
@@ -185,7 +185,7 @@ def _business_key(item: WorkItem) -> str:
 def _render_start(
     guide: unit_applications.UnitGuide, data: dict[str, Any] | None = None, errors: dict[str, str] | None = None
 ) -> str:
-    schema = get_engine().forms.schema(guide.start_form) if guide.start_form else {}
+    schema = guide.start_schema
     choices = unit_applications.form_choices(db.session, current_user.unit, {})
     return render_template(
         "wizard/start.html",

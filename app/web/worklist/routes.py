@@ -21,7 +21,7 @@ from app.engine.errors import ConflictError, FormValidationError, NotFoundError,
 from app.extensions import db
 from app.models import WorkItem
 from app.models.account import REVIEWER_ROLES
-from app.services import assignment, task_pages, worklist
+from app.services import applications, assignment, task_pages, worklist
 from app.services.calendar import BEIJING
 from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import work_item_for
@@ -77,7 +77,7 @@ def show_task(item_id: int) -> str:
 def complete_task(item_id: int) -> str | Response | tuple[str, int]:
     item = _item_or_404(item_id)
     title = item.title  # the row is gone once the task is completed
-    data = parse(get_engine().forms.schema(item.form or ""), request.form)
+    data = parse(applications.item_schema(db.session, item), request.form)
     try:
         get_engine().runner.complete(item.task_id, current_actor(), data, _int(request.form.get("expected_version")))
     except FormValidationError as invalid:
