@@ -26,7 +26,7 @@ from app.engine import Engine, get_engine
 from app.engine.bundles import collect
 from app.engine.definitions import parse_xml_safely
 from app.extensions import db, limiter
-from app.models import Charge, Domain, OutboxMessage, ProcessInstance, Unit, WorkflowDefinition, WorkItem
+from app.models import Charge, Domain, Office, OutboxMessage, ProcessInstance, Unit, WorkflowDefinition, WorkItem
 from app.services import billing
 from app.services.audit import Actor
 from app.taskforms.formats import to_ascii_domain
@@ -115,10 +115,32 @@ def _forget_request_user() -> None:
     g.pop("_login_user", None)
 
 
+# Reference data the migrations load (the roles); every other table starts empty in each test.
+_KEPT_TABLES = {"role"}
+
+
 def _empty_tables() -> None:
     for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
+        if table.name not in _KEPT_TABLES:
+            db.session.execute(table.delete())
     db.session.commit()
+
+
+def _level(region_code: str | None) -> str:
+    if region_code is None:
+        return "central"
+    return "province" if region_code.endswith("0000") else "city" if region_code.endswith("00") else "county"
+
+
+def ensure_office(kind: str, region_code: str | None, name: str | None = None) -> Office:
+    """The office of `kind` for a region (None: the national one), created on first use."""
+    code = f"{kind}:{region_code}" if region_code else kind
+    office = db.session.scalar(select(Office).where(Office.code == code))
+    if office is None:
+        office = Office(code=code, name=name or code, kind=kind, region_code=region_code, level=_level(region_code))
+        db.session.add(office)
+        db.session.commit()
+    return office
 
 
 @pytest.fixture
@@ -126,6 +148,7 @@ def app(backend_app: Flask) -> Iterator[Flask]:
     with backend_app.app_context():
         _empty_tables()
         limiter.reset()
+        ensure_office("CONAC", None, "政务和公益机构域名注册管理中心")
         engine = get_engine()
         engine.runner.clock = Clock()
         engine.deploy_folder("test-setup")
@@ -158,6 +181,7 @@ def make_unit(app: Flask) -> Any:
         )
         db.session.add(unit)
         db.session.commit()
+        ensure_office("编办", region_code)  # every test unit has its 同级编办
         return unit
 
     return factory

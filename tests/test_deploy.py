@@ -101,7 +101,7 @@ def test_a_user_task_outside_a_role_lane_is_refused(engine: Engine) -> None:
 
 def test_a_lane_that_is_not_a_role_is_refused(engine: Engine) -> None:
     ((element, reason),) = refusal(engine, REGISTRATION.replace('name="CONAC"', 'name="财务处"', 1))
-    assert element == "conac_review" and "当前为 财务处" in reason
+    assert element == "lane_conac" and "泳道“财务处”不是办理角色" in reason
 
 
 @pytest.mark.parametrize(

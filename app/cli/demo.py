@@ -6,9 +6,9 @@ import click
 from flask import Flask
 
 from app.extensions import db
-from app.models.account import ALL_ROLES
-from app.services import accounts, regions
+from app.services import administration, regions
 from app.services import demo as demo_service
+from app.services.audit import Actor
 from app.services.errors import ServiceRefusal
 
 
@@ -50,13 +50,14 @@ def users() -> None:
 
 @users.command("create")
 @click.argument("username")
-@click.option("--role", type=click.Choice(ALL_ROLES), required=True)
+@click.option("--role", required=True, help="审核或管理角色，如 编办、CONAC、电子政务中心、政策、管理员")
 @click.option("--name", "display_name", required=True)
 @click.option("--office", "office_code", help="编办:区划代码 或 CONAC")
 @click.password_option()
 def create_user(username: str, role: str, display_name: str, office_code: str | None, password: str) -> None:
     try:
-        accounts.create_staff(db.session, username, password, role, display_name, office_code)
+        account = administration.StaffAccount(username, display_name, role, password, office_code)
+        administration.create_staff_account(db.session, account, Actor("cli", "管理员"))
         db.session.commit()
     except ServiceRefusal as refusal:
         db.session.rollback()

@@ -44,6 +44,8 @@ class CompiledDefinition:
     instructions: dict[str, str] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
     stages: list[str] = field(default_factory=list)
+    lanes: dict[str, dict[str, str]] = field(default_factory=dict)  # lane (role) name → its properties
+    lane_ids: dict[str, str] = field(default_factory=dict)  # lane (role) name → element id
 
     @property
     def process_properties(self) -> dict[str, str]:
@@ -51,6 +53,10 @@ class CompiledDefinition:
 
     def element_properties(self, element_id: str) -> dict[str, str]:
         return self.properties.get(element_id, {})
+
+    def routing(self, lane: str) -> str:
+        """Which office of the lane's role gets its tasks (see services/jurisdiction.py)."""
+        return self.lanes.get(lane, {}).get("routing", "")
 
 
 def parse_xml_safely(data: bytes, max_bytes: int) -> etree._Element:
@@ -152,6 +158,9 @@ def _describe(
             stage = props.get("stage")
             if stage and stage not in compiled.stages:
                 compiled.stages.append(stage)
+        if element.tag == f"{{{NS['bpmn']}}}lane":
+            compiled.lanes[element.get("name") or element_id] = props
+            compiled.lane_ids[element.get("name") or element_id] = element_id
         instructions = element.find("bpmn:extensionElements/spiffworkflow:instructionsForEndUser", NS)
         if instructions is not None:
             compiled.instructions[element_id] = _text(instructions)
@@ -171,11 +180,11 @@ class DefinitionStore:
         self._cache: dict[str, CompiledDefinition] = {}
         self._sha_by_id: dict[int, str] = {}  # stored versions never change, so this never goes stale
 
-    def check(self, bundle: Bundle) -> CompiledDefinition:
+    def check(self, bundle: Bundle, session: Session) -> CompiledDefinition:
         """Compile and lint a bundle without storing it; DeployError lists every problem."""
         sha = bundle.sha256
         compiled = self._cache.get(sha) or compile_bundle(bundle, self.max_bytes)
-        problems = self._linter(compiled)
+        problems = self._linter(compiled, session)
         if problems:
             raise DeployError(problems)
         return compiled
@@ -188,7 +197,7 @@ class DefinitionStore:
         With `base_version` (the version an edit started from), a newer version deployed meanwhile
         refuses this one: two editors never overwrite each other unseen.
         """
-        compiled = self.check(bundle)
+        compiled = self.check(bundle, session)
         latest = self._latest_row(session, compiled.process_id)
         if base_version is not None and latest is not None and latest.version != base_version:
             stale = f"本流程已有人部署了新版本 v{latest.version}，请基于最新版本修改后再部署"

@@ -9,6 +9,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask, UserTask
+from sqlalchemy.orm import Session
 
 from app.engine.bundles import DOCUMENTS_PROPERTY
 from app.engine.definitions import CompiledDefinition, all_task_specs
@@ -20,11 +21,11 @@ from app.engine.sandbox import (
     compile_expression,
     compile_script,
 )
-from app.services.jurisdiction import KNOWN_ROLES
 from app.taskforms.schemas import FormLibrary, FormSchemaError
 
 Problem = tuple[str, str]
-Check = Callable[[CompiledDefinition], list[Problem]]
+# A check of what services own (print templates, lanes as roles and offices): they need the database.
+Check = Callable[[CompiledDefinition, Session], list[Problem]]
 _PREFIX = re.compile(r"[A-Z]{2}")
 
 
@@ -38,10 +39,10 @@ class Linter:
         self.callables = ALLOWED_CALLABLES | helper_names
         self.checks = list(checks)  # checks of what services own (print templates, texts)
 
-    def __call__(self, compiled: CompiledDefinition) -> list[Problem]:
+    def __call__(self, compiled: CompiledDefinition, session: Session) -> list[Problem]:
         problems = list(self._process_problems(compiled))
         for check in self.checks:
-            problems += check(compiled)
+            problems += check(compiled, session)
         for task_spec in all_task_specs(compiled.spec, compiled.subprocess_specs):
             problems += self._task_problems(compiled, task_spec)
         return problems
@@ -72,9 +73,8 @@ class Linter:
     def _user_task_problems(self, compiled: CompiledDefinition, task_spec: Any) -> list[Problem]:
         element = task_spec.bpmn_id
         problems: list[Problem] = []
-        if task_spec.lane not in KNOWN_ROLES:
-            lane = task_spec.lane or "（无泳道）"
-            problems.append((element, f"用户任务须位于角色泳道中（{'/'.join(KNOWN_ROLES)}），当前为 {lane}"))
+        if not task_spec.lane:
+            problems.append((element, "用户任务须位于角色泳道中（泳道名即办理角色，如 单位、编办、CONAC）"))
         props = compiled.element_properties(element)
         form = props.get("formJsonSchemaFilename")
         if not form:

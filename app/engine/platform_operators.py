@@ -7,7 +7,7 @@ from typing import Any
 
 from app.engine.context import ActionContext
 from app.engine.operators import OperatorRegistry
-from app.services import badges, billing, notifications
+from app.services import badges, billing, notifications, process_context
 from app.services import domains as domain_service
 from app.services.calendar import to_beijing_date
 
@@ -99,7 +99,7 @@ def mark_badge_deadline(ctx: ActionContext, certificate_id: int) -> bool:
 
 def send_notification(ctx: ActionContext, mobile: str, email: str, subject: str, body: str) -> int:
     """Queue an SMS and an e-mail; subject and body are Jinja templates over the application data."""
-    variables = {**ctx.data, "procedure": ctx.procedure}
+    variables = {**ctx.data, **process_context.with_application_domains(ctx.names, ctx.data)}
     text = notifications.render(body, variables)
     title = notifications.render(subject, variables)
     return notifications.queue(ctx.session, ctx.instance_id, {"sms": mobile, "email": email}, title, text)

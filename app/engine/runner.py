@@ -53,7 +53,7 @@ from app.engine.scripting import PlatformScriptEngine
 from app.engine.serializer import StateSerializer
 from app.engine.worklist import Projector, Snapshot, current_stage
 from app.models import ProcessInstance, Unit, WorkItem
-from app.services import audit, billing
+from app.services import audit, billing, process_context
 from app.services.audit import Actor
 from app.services.calendar import to_beijing_date
 from app.services.errors import ServiceRefusal
@@ -430,6 +430,7 @@ class Runner:
             settings=self.settings,
             instance_id=instance.id,
             procedure=compiled.process_properties,
+            names=process_context.values(self.session, instance.unit_id, instance.id, compiled.process_properties),
         )
 
     def _script_engine(self, context: ActionContext) -> PlatformScriptEngine:

@@ -11,13 +11,13 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
 
-from app.engine.context import ActionContext
+from app.engine.context import CONTEXT_NAMES, ActionContext
 from app.engine.errors import EngineError, TaskFailure
 from app.engine.operators import OperatorRegistry
 from app.engine.sandbox import Limits, ScriptCompileError, ScriptError, compile_expression
 from app.engine.sandbox_pool import Sandbox
 from app.engine.sandbox_worker import HELPER_NAMES
-from app.services import calendar
+from app.services import calendar, process_context
 
 __all__ = ["HELPER_NAMES", "PlatformScriptEngine"]
 
@@ -38,16 +38,21 @@ class PlatformScriptEngine(PythonScriptEngine):
         compile_expression(expression)
 
     def evaluate(self, task: Task, expression: str, external_context: dict[str, Any] | None = None) -> Any:
-        data = ChainMap(external_context or {}, task.data)
+        data = self._scope(task, external_context)
         return self._guarded(task, lambda: self.sandbox.evaluate(expression, data))
 
     def execute(self, task: Task, script: str, external_context: dict[str, Any] | None = None) -> bool:
-        data = ChainMap(external_context or {}, task.data)
+        data = self._scope(task, external_context)
         result = self._guarded(task, lambda: self.sandbox.execute(script, data))
         for name in result.deleted:
             task.data.pop(name, None)
-        task.data.update(result.variables)
+        task.data.update({k: v for k, v in result.variables.items() if k not in CONTEXT_NAMES})
         return True
+
+    def _scope(self, task: Task, external: dict[str, Any] | None) -> ChainMap[str, Any]:
+        """The process context over the task's data: a form field never shadows a context name."""
+        names = process_context.with_application_domains(self.context.names, task.data)
+        return ChainMap(external or {}, names, task.data)
 
     def call_service(self, task: Task, operation_name: str, operation_params: dict[str, Any]) -> str:
         params = {name: spec["value"] for name, spec in operation_params.items()}

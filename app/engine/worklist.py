@@ -16,11 +16,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.engine.definitions import CompiledDefinition
+from app.engine.errors import TaskFailure
 from app.engine.timers import due_at
-from app.models import MessageSubscription, ProcessInstance, TimerSubscription, Unit, WorkItem
+from app.models import InstanceOffice, MessageSubscription, ProcessInstance, TimerSubscription, WorkItem
 from app.services import calendar
 from app.services.calendar import BEIJING
-from app.services.jurisdiction import office_code_for
+from app.services.jurisdiction import RoutingError, route
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
@@ -67,6 +68,7 @@ def _deadline(now: datetime, workdays: str | None) -> datetime | None:
 
 
 _WORK_ITEMS, _TIMERS, _MESSAGES = WorkItem.__table__, TimerSubscription.__table__, MessageSubscription.__table__
+_OFFICES = InstanceOffice.__table__
 
 
 class Projector:
@@ -114,31 +116,46 @@ class Projector:
             self.conn.execute(delete(_WORK_ITEMS).where(_WORK_ITEMS.c.task_id.in_(gone)))
         new = [task for task_id, task in ready.items() if task_id not in existing]
         if new:
-            unit = instance.unit
-            self.conn.execute(_WORK_ITEMS.insert(), [_work_item_row(instance, t, compiled, unit, now) for t in new])
+            rows = [self._work_item_row(instance, t, compiled, now) for t in new]
+            self.conn.execute(_WORK_ITEMS.insert(), rows)
+            self._remember_offices(instance, {r["office_code"] for r in rows if r["office_code"]})
 
+    def _work_item_row(
+        self, instance: ProcessInstance, task: Task, compiled: CompiledDefinition, now: datetime
+    ) -> dict[str, Any]:
+        element = task.task_spec.bpmn_id
+        props = compiled.element_properties(element)
+        role = task.task_spec.lane or ""
+        return {
+            "instance_id": instance.id,
+            "task_id": str(task.id),
+            "task_name": element,
+            "title": compiled.names.get(element, element),
+            "role": role,
+            "office_code": self._office(instance, role, compiled, element),
+            "unit_id": instance.unit_id,
+            "assignee": None,
+            "form": props.get("formJsonSchemaFilename"),
+            "stage": props.get("stage", ""),
+            "properties": props,
+            "created_at": now,
+            "due_at": _deadline(now, props.get("dueInWorkdays")),
+        }
 
-def _work_item_row(
-    instance: ProcessInstance, task: Task, compiled: CompiledDefinition, unit: Unit, now: datetime
-) -> dict[str, Any]:
-    element = task.task_spec.bpmn_id
-    props = compiled.element_properties(element)
-    role = task.task_spec.lane or ""
-    return {
-        "instance_id": instance.id,
-        "task_id": str(task.id),
-        "task_name": element,
-        "title": compiled.names.get(element, element),
-        "role": role,
-        "office_code": office_code_for(unit, role),
-        "unit_id": unit.id,
-        "assignee": None,
-        "form": props.get("formJsonSchemaFilename"),
-        "stage": props.get("stage", ""),
-        "properties": props,
-        "created_at": now,
-        "due_at": _deadline(now, props.get("dueInWorkdays")),
-    }
+    def _office(self, instance: ProcessInstance, role: str, compiled: CompiledDefinition, element: str) -> str | None:
+        try:
+            return route(self.session, instance.unit, role, compiled.routing(role))
+        except RoutingError as missing:  # set-up, not a bug: the administrator adds the office and retries
+            raise TaskFailure(element, missing.message) from None
+
+    def _remember_offices(self, instance: ProcessInstance, codes: set[str]) -> None:
+        """Offices that get a task of the application may open it from now on (jurisdiction)."""
+        known = set(
+            self.session.scalars(select(InstanceOffice.office_code).where(InstanceOffice.instance_id == instance.id))
+        )
+        fresh = [{"instance_id": instance.id, "office_code": c} for c in sorted(codes - known)]
+        if fresh:
+            self.conn.execute(_OFFICES.insert(), fresh)
 
 
 def _timer_row(instance: ProcessInstance, task: Task) -> dict[str, Any]:

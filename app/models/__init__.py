@@ -7,12 +7,13 @@ from app.models.billing import Charge, Remittance
 from app.models.calendar import CalendarDay
 from app.models.domain import Domain
 from app.models.draft import Draft
-from app.models.org import Contact, Office, Unit
+from app.models.org import Contact, Office, Role, Unit
 from app.models.outbox import OutboxMessage
 from app.models.region import Region
 from app.models.session import UserSession
 from app.models.workflow import (
     BusinessKeySequence,
+    InstanceOffice,
     MessageSubscription,
     ProcessInstance,
     TimerSubscription,
@@ -29,12 +30,14 @@ __all__ = [
     "Contact",
     "Domain",
     "Draft",
+    "InstanceOffice",
     "MessageSubscription",
     "Office",
     "OutboxMessage",
     "ProcessInstance",
     "Region",
     "Remittance",
+    "Role",
     "TimerSubscription",
     "Unit",
     "User",

@@ -10,13 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models._types import UTCDateTime, utcnow
-from app.models.org import Office, Unit
+from app.models.org import Office, Role, Unit
 
-# Roles: the lane names of the diagrams for those who act in procedures, plus staff roles.
+# Roles the code itself serves (the rest are rows of `role`): units, policy staff and administrators,
+# and the two offices of the fee procedure (编办 collects and remits, CONAC confirms: 认款).
 UNIT_ROLE, BIANBAN_ROLE, CONAC_ROLE = "单位", "编办", "CONAC"
 POLICY_ROLE, ADMIN_ROLE = "政策", "管理员"
-REVIEWER_ROLES = (BIANBAN_ROLE, CONAC_ROLE, "电子政务中心")
-ALL_ROLES = (UNIT_ROLE, *REVIEWER_ROLES, POLICY_ROLE, ADMIN_ROLE)
+# Which pages a role's users get (role.audience).
+UNIT_AUDIENCE, REVIEWER_AUDIENCE, STAFF_AUDIENCE = "unit", "reviewer", "staff"
 
 
 class User(UserMixin, db.Model):
@@ -38,6 +39,12 @@ class User(UserMixin, db.Model):
 
     unit: Mapped[Unit | None] = relationship()
     office: Mapped[Office | None] = relationship()
+    role_info: Mapped[Role | None] = relationship(primaryjoin="foreign(User.role) == Role.name", viewonly=True)
+
+    @property
+    def audience(self) -> str:
+        """unit, reviewer or staff: which pages this account gets."""
+        return self.role_info.audience if self.role_info else ""
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

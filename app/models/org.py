@@ -11,15 +11,27 @@ from app.extensions import db
 from app.models._types import UTCDateTime, utcnow
 
 
+class Role(db.Model):
+    """A role: the lane names of the diagrams for those who act in procedures, plus staff roles.
+
+    Data, not code: a new reviewing role (a lane name) is a row here and offices of its kind.
+    """
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)  # 单位, 编办, CONAC, 电子政务中心, 政策 …
+    audience: Mapped[str] = mapped_column(String(10))  # unit / reviewer / staff: which pages its users get
+    scope: Mapped[str] = mapped_column(String(10), default="regional")  # regional / national offices
+    description: Mapped[str] = mapped_column(String(200), default="")
+
+
 class Office(db.Model):
-    """A reviewing office. Lane names in the diagrams map to an office kind."""
+    """A reviewing office of one role (its kind) at a level: 县, 市, 省, or 中央 (nationwide)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    kind: Mapped[str] = mapped_column(String(20))  # lane name: 编办, CONAC, 电子政务中心
-    region_code: Mapped[str | None] = mapped_column(String(6), index=True)
-    level: Mapped[str | None] = mapped_column(String(10))  # province / city / county / central
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # the role (lane name) it works in
+    region_code: Mapped[str | None] = mapped_column(String(6), index=True)  # None for a national office
+    level: Mapped[str | None] = mapped_column(String(10))  # county / city / province / central
 
 
 class Unit(db.Model):

@@ -83,6 +83,13 @@ class WorkItem(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
+class InstanceOffice(db.Model):
+    """An office that has had a task of an application: it may open the application from then on."""
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    office_code: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
 class TimerSubscription(db.Model):
     """A waiting timer event; the worker claims rows whose due time has come."""
 

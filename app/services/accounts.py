@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
 from app.models import Contact, Office, Unit, User
-from app.models.account import ALL_ROLES, UNIT_ROLE
+from app.models.account import UNIT_ROLE
 from app.services import audit
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal
@@ -186,9 +186,7 @@ def register_unit(session: Session, form: UnitRegistration) -> User:
 def create_staff(
     session: Session, username: str, password: str, role: str, display_name: str, office_code: str | None = None
 ) -> User:
-    """A reviewer, policy or admin account; reviewers belong to an office."""
-    if role not in ALL_ROLES or role == UNIT_ROLE:
-        raise ServiceRefusal(f"角色 {role} 不存在或不能由管理员直接创建", field="role")
+    """A reviewer, policy or admin account (the caller checks the role); reviewers belong to an office."""
     _check_username(session, username)
     check_password_rule(password, username)
     office = None

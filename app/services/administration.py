@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from app.engine import get_engine
 from app.engine.errors import EngineError
 from app.models import Office, ProcessInstance, Unit, User
-from app.models.account import REVIEWER_ROLES
-from app.services import accounts, audit
+from app.models.account import REVIEWER_AUDIENCE, STAFF_AUDIENCE
+from app.services import accounts, audit, jurisdiction
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal
 
@@ -32,6 +32,11 @@ def users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.role, User.username)))
 
 
+def staff_roles(session: Session) -> list[str]:
+    """Roles an administrator may give an account: reviewers' and staff's (units register themselves)."""
+    return jurisdiction.roles_by_audience(session, REVIEWER_AUDIENCE, STAFF_AUDIENCE)
+
+
 def offices(session: Session) -> list[Office]:
     return list(session.scalars(select(Office).order_by(Office.kind, Office.code)))
 
@@ -39,7 +44,10 @@ def offices(session: Session) -> list[Office]:
 def create_staff_account(session: Session, account: StaffAccount, actor: Actor) -> User:
     """Create the account; a reviewer must belong to an office of its own kind (编办 → a 编办 office)."""
     office = session.scalar(select(Office).where(Office.code == account.office_code)) if account.office_code else None
-    if account.role in REVIEWER_ROLES and office is None:
+    if account.role not in staff_roles(session):
+        raise ServiceRefusal(f"角色 {account.role} 不存在或不能由管理员直接创建", field="role")
+    reviewer = account.role in jurisdiction.roles_by_audience(session, REVIEWER_AUDIENCE)
+    if reviewer and office is None:
         raise ServiceRefusal("审核人员须选择所属机构", field="office")
     if office is not None and office.kind != account.role:
         raise ServiceRefusal(f"“{account.role}”账号须属于{account.role}机构，所选机构为{office.kind}", field="office")

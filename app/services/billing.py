@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Charge, Domain, Remittance, Unit
 from app.services.errors import ServiceRefusal
-from app.services.jurisdiction import office_code_for
+from app.services.jurisdiction import fee_office
 
 # The message diagrams wait for after 编办 collected a fee: CONAC confirmed the remittance.
 REMITTANCE_CONFIRMED = "认款"
@@ -67,7 +67,7 @@ def _check_remittable(session: Session, charge: Charge, office_code: str) -> Non
     if charge.status != "collected":
         raise ServiceRefusal(f"费用 {charge.id} 尚未确认收取或已汇款")
     unit = session.get(Unit, charge.unit_id)
-    if unit is None or office_code_for(unit, "编办") != office_code:
+    if unit is None or fee_office(session, unit) != office_code:
         raise ServiceRefusal(f"费用 {charge.id} 不属于本编办")
 
 

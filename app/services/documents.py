@@ -131,7 +131,7 @@ def _check_table(where: str, layout: dict[str, Any]) -> None:
             raise DocumentError(f"文书模板 {where} 第{number}行须有 section，或 1-{len(columns)} 个 cells")
 
 
-def template_problems(compiled: CompiledDefinition) -> list[tuple[str, str]]:
+def template_problems(compiled: CompiledDefinition, session: Session) -> list[tuple[str, str]]:
     """Deploy check: every print template of the version parses and renders (over empty data)."""
     problems = []
     sample = {"unit": {"name": ""}, "business_key": "", "procedure": dict(compiled.process_properties)}
@@ -287,7 +287,10 @@ def _unit_fields(session: Session, unit: Unit) -> dict[str, str]:
 
 def _office_name(session: Session, unit: Unit) -> str:
     """The 同级机构编制部门 the paper goes to."""
-    code = jurisdiction.office_code_for(unit, "编办")
+    try:
+        code = jurisdiction.fee_office(session, unit)
+    except jurisdiction.RoutingError:
+        return "同级机构编制部门"
     return session.scalar(select(Office.name).where(Office.code == code)) or "同级机构编制部门"
 
 

@@ -1,47 +1,139 @@
-"""Who sees what: a unit its own applications, a 编办 those of units in its region, CONAC all.
+"""Who handles and who sees what: routing a task to an office, and the records each user may open.
 
-Every page that takes an id loads through these functions; anything outside the user's
-jurisdiction is simply not found (404), so nothing about it leaks.
+Routing is data. A lane of a diagram names a role (a row of `role`) and may carry a `routing`
+property saying which office of that role gets its tasks:
+
+- `own` (regional roles' default): the office of the unit's region, or failing that of the
+  nearest region above it (county → city → province);
+- `province`: the office of the unit's province;
+- `office:<code>`: one fixed office;
+- national roles (CONAC, 电子政务中心) have one office for the whole country, their default.
+
+A unit sees its own applications. A reviewer sees the applications of units in its office's
+region and every application its office has ever had a task of; a national office sees all.
+Anything else is simply not found (404), so nothing about it leaks.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
-from app.models import ProcessInstance, Unit, WorkItem
+from app.models import InstanceOffice, Office, ProcessInstance, Role, Unit, WorkItem
+from app.models.account import BIANBAN_ROLE, UNIT_ROLE
 
-KNOWN_ROLES = ("单位", "编办", "CONAC", "电子政务中心")
-NATIONAL_OFFICES = {"CONAC": "CONAC", "电子政务中心": "电子政务中心"}
+OWN, PROVINCE, FIXED = "own", "province", "office:"
+REGIONAL, NATIONAL = "regional", "national"
 
 
-def office_code_for(unit: Unit, role: str) -> str | None:
-    """The 同级编办 is the office of the unit's own region; CONAC works nationwide."""
-    if role == "编办":
-        return f"编办:{unit.region_code}"
-    return NATIONAL_OFFICES.get(role)
+class RoutingError(LookupError):
+    """No office is configured for a task: the message names role and region for the administrator."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def route(session: Session, unit: Unit, role: str, routing: str = "") -> str | None:
+    """The office code a task of `role` goes to for this unit; None for the unit's own lane."""
+    if role == UNIT_ROLE:
+        return None
+    if routing.startswith(FIXED):
+        return _fixed(session, routing.removeprefix(FIXED))
+    if _scope(session, role) == NATIONAL:
+        return _national(session, role)
+    region = unit.region_code[:2] + "0000" if routing == PROVINCE else unit.region_code
+    return _nearest(session, role, region)
+
+
+def routing_problem(session: Session, routing: str) -> str | None:
+    """Why a lane's routing property is not usable, or None."""
+    if routing in ("", OWN, PROVINCE):
+        return None
+    if routing.startswith(FIXED):
+        code = routing.removeprefix(FIXED)
+        if session.scalar(select(Office.id).where(Office.code == code)) is None:
+            return f"routing 指定的机构 {code} 不存在（请先在系统管理中建立该机构）"
+        return None
+    return f"routing 须为 own（本级）、province（本省）或 office:机构代码，当前为 {routing}"
+
+
+def lane_problems(compiled: Any, session: Session) -> list[tuple[str, str]]:
+    """Deploy check: every lane with tasks names an acting role, and its routing is usable."""
+    acting = set(roles_by_audience(session, "unit", "reviewer"))
+    problems = []
+    for name, lane_id in compiled.lane_ids.items():
+        if name not in acting:
+            known = "、".join(sorted(acting))
+            problems.append((lane_id, f"泳道“{name}”不是办理角色（可用角色：{known}；新角色须先在系统中建立）"))
+        reason = routing_problem(session, compiled.routing(name))
+        if reason:
+            problems.append((lane_id, reason))
+    return problems
+
+
+def roles_by_audience(session: Session, *audiences: str) -> list[str]:
+    return list(session.scalars(select(Role.name).where(Role.audience.in_(audiences)).order_by(Role.name)))
+
+
+def _scope(session: Session, role: str) -> str:
+    scope = session.scalar(select(Role.scope).where(Role.name == role))
+    if scope is None:
+        raise RoutingError(f"角色“{role}”不存在")
+    return scope
+
+
+def _fixed(session: Session, code: str) -> str:
+    if session.scalar(select(Office.id).where(Office.code == code)) is None:
+        raise RoutingError(f"流程图指定的机构 {code} 不存在")
+    return code
+
+
+def _national(session: Session, role: str) -> str:
+    codes = list(session.scalars(select(Office.code).where(Office.kind == role).order_by(Office.id).limit(2)))
+    if len(codes) != 1:
+        raise RoutingError(f"“{role}”须有且只有一个全国性机构，当前有 {len(codes)} 个")
+    return codes[0]
+
+
+def _nearest(session: Session, role: str, region_code: str) -> str:
+    """The office of `role` for the region, or the nearest one above it (GB/T 2260 codes nest by prefix)."""
+    candidates = [region_code, region_code[:4] + "00", region_code[:2] + "0000"]
+    query = select(Office.region_code, Office.code).where(Office.kind == role, Office.region_code.in_(candidates))
+    offices = {region: code for region, code in session.execute(query)}
+    for region in dict.fromkeys(candidates):
+        if region in offices:
+            return offices[region]
+    raise RoutingError(f"没有负责地区 {region_code} 的“{role}”机构（请在系统管理中建立）")
+
+
+# ---- who sees what ---------------------------------------------------------------------------
 
 
 def visible_instances(user: Any) -> Select[tuple[ProcessInstance]]:
     """Applications the user may open."""
     query = select(ProcessInstance)
-    if user.role == "单位":
+    if user.role == UNIT_ROLE:
         return query.where(ProcessInstance.unit_id == user.unit_id)
-    if user.role == "编办" and user.office is not None:
-        units = select(Unit.id).where(Unit.region_code == user.office.region_code)
-        return query.where(ProcessInstance.unit_id.in_(units))
-    if user.role in NATIONAL_OFFICES:
+    office = user.office
+    if office is None or office.kind != user.role:
+        return query.where(ProcessInstance.id.is_(None))
+    if office.region_code is None:  # a national office
         return query
-    return query.where(ProcessInstance.id.is_(None))
+    in_region = select(Unit.id).where(Unit.region_code == office.region_code)
+    had_a_task = exists().where(
+        InstanceOffice.instance_id == ProcessInstance.id, InstanceOffice.office_code == office.code
+    )
+    return query.where(ProcessInstance.unit_id.in_(in_region) | had_a_task)
 
 
 def visible_work_items(user: Any) -> Select[tuple[WorkItem]]:
     """Open tasks the user may act on: the unit's own, or those of the user's role and office."""
     query = select(WorkItem)
-    if user.role == "单位":
-        return query.where(WorkItem.role == "单位", WorkItem.unit_id == user.unit_id)
+    if user.role == UNIT_ROLE:
+        return query.where(WorkItem.role == UNIT_ROLE, WorkItem.unit_id == user.unit_id)
     return query.where(WorkItem.role == user.role, WorkItem.office_code == user.office_code)
 
 
@@ -52,3 +144,8 @@ def instance_for(session: Session, user: Any, business_key: str) -> ProcessInsta
 
 def work_item_for(session: Session, user: Any, item_id: int) -> WorkItem | None:
     return session.scalar(visible_work_items(user).where(WorkItem.id == item_id))
+
+
+def fee_office(session: Session, unit: Unit) -> str:
+    """The 同级编办, which collects a unit's fees and receives its paper materials."""
+    return route(session, unit, BIANBAN_ROLE) or ""

@@ -9,14 +9,15 @@ from app.extensions import login_manager
 from app.services.audit import Actor
 
 
-def gate(blueprint: Blueprint, *roles: str) -> None:
-    """Every route of `blueprint` requires a login with one of `roles`; others get 403."""
+def gate(blueprint: Blueprint, *roles: str, audiences: tuple[str, ...] = ()) -> None:
+    """Every route of `blueprint` requires a login with one of `roles`, or a role of one of `audiences`
+    (unit, reviewer, staff: roles are data, so a new reviewing role gets the reviewer pages); others get 403."""
 
     @blueprint.before_request
     def _check_role() -> object:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
-        if current_user.role not in roles:
+        if current_user.role not in roles and current_user.audience not in audiences:
             abort(403)
         return None
 

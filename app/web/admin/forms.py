@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-from app.models.account import ADMIN_ROLE, POLICY_ROLE, REVIEWER_ROLES
 from app.web.input_policy import PolicyForm
 
-STAFF_ROLES = [*REVIEWER_ROLES, POLICY_ROLE, ADMIN_ROLE]
 NO_HTML = Regexp(r"^[^<>]*$", message=_l("不能包含 < 或 > 等字符"))
 
 
@@ -19,7 +16,7 @@ class StaffForm(PolicyForm):
     display_name = StringField(
         _l("姓名或名称"), validators=[DataRequired(_l("请填写姓名或名称")), Length(max=60), NO_HTML]
     )
-    role = SelectField(_l("角色"), choices=[SelectChoice(r, r) for r in STAFF_ROLES], validate_choice=False)
+    role = SelectField(_l("角色"), choices=[], validate_choice=False)  # the staff and reviewer roles (data)
     office = SelectField(_l("所属机构"), choices=[], validate_choice=False)
     password = PasswordField(_l("初始密码"), validators=[DataRequired(_l("请填写初始密码"))])
     confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])

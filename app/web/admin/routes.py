@@ -69,6 +69,7 @@ def _user_or_404(user_id: int) -> User:
 @blueprint.route("/users/new", methods=["GET", "POST"])
 def create_user() -> Response | tuple[str, int]:
     form = StaffForm()
+    form.role.choices = [SelectChoice(r, r) for r in administration.staff_roles(db.session)]
     offices = administration.offices(db.session)
     form.office.choices = [
         SelectChoice("", _("（不属于审核机构）")),

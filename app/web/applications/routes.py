@@ -14,12 +14,13 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import ProcessInstance
+from app.models.account import REVIEWER_AUDIENCE, UNIT_AUDIENCE
 from app.services import diagrams, documents, jurisdiction
 from app.services.calendar import BEIJING
 from app.web.access import current_actor, gate
 
 blueprint = Blueprint("applications", __name__, url_prefix="/applications")
-gate(blueprint, *jurisdiction.KNOWN_ROLES)
+gate(blueprint, audiences=(UNIT_AUDIENCE, REVIEWER_AUDIENCE))
 
 
 def _instance(business_key: str) -> ProcessInstance:

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db, limiter
 from app.models import User
-from app.models.account import ADMIN_ROLE, POLICY_ROLE, REVIEWER_ROLES, UNIT_ROLE
+from app.models.account import ADMIN_ROLE, POLICY_ROLE, REVIEWER_AUDIENCE, UNIT_ROLE
 from app.services import accounts, audit, regions, sessions
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal
@@ -23,7 +23,7 @@ HOME_BY_ROLE = {UNIT_ROLE: "wizard.home", POLICY_ROLE: "public.list_procedures",
 
 
 def home_url() -> str:
-    if current_user.role in REVIEWER_ROLES:
+    if current_user.audience == REVIEWER_AUDIENCE:
         return url_for("worklist.inbox")
     return url_for(HOME_BY_ROLE.get(current_user.role, "public.list_procedures"))
 

@@ -20,7 +20,7 @@ from app.engine import get_engine
 from app.engine.errors import ConflictError, FormValidationError, NotFoundError, RefusedError, TaskFailure
 from app.extensions import db
 from app.models import WorkItem
-from app.models.account import REVIEWER_ROLES
+from app.models.account import REVIEWER_AUDIENCE
 from app.services import applications, assignment, task_pages, worklist
 from app.services.calendar import BEIJING
 from app.services.errors import ServiceRefusal
@@ -29,7 +29,7 @@ from app.taskforms.render import fields, parse
 from app.web.access import current_actor, gate
 
 blueprint = Blueprint("worklist", __name__, url_prefix="/review")
-gate(blueprint, *REVIEWER_ROLES)
+gate(blueprint, audiences=(REVIEWER_AUDIENCE,))
 
 
 @blueprint.app_template_filter("beijing")
