@@ -35,8 +35,6 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "SECRET_KEY": env("SECRET_KEY") or read_secret_key(instance_path),
         # Folder holding workflows/, forms/ and documents/: what `flask deploy` bundles into versions.
         "PROCEDURES_ROOT": env("PROCEDURES_ROOT", str(PROJECT_ROOT)),
-        # Domain fee per year in 元 (DOMAIN.md §8.3).
-        "DOMAIN_TARIFF_YUAN": int(env("DOMAIN_TARIFF_YUAN", "300")),
         # Largest diagram file accepted by deploy, in bytes.
         "MAX_DIAGRAM_BYTES": int(env("MAX_DIAGRAM_BYTES", str(2 * 1024 * 1024))),
         # Session cookies: HttpOnly always, Secure unless explicitly running on plain HTTP (local demo).

@@ -147,6 +147,7 @@ def ensure_office(kind: str, region_code: str | None, name: str | None = None) -
 def app(backend_app: Flask) -> Iterator[Flask]:
     with backend_app.app_context():
         _empty_tables()
+        get_engine().definitions.forget_versions()
         limiter.reset()
         ensure_office("CONAC", None, "政务和公益机构域名注册管理中心")
         engine = get_engine()

@@ -153,7 +153,8 @@ def test_a_bad_gateway_condition_is_refused(engine: Engine) -> None:
 
 
 def test_a_bad_timer_expression_is_refused(engine: Engine) -> None:
-    xml = REGISTRATION.replace('start_of_day(add_workdays(renkuan["confirmed_on"], 1))', "system('x')")
+    timer = 'start_of_day(add_workdays(renkuan["confirmed_on"], int(procedure["successDelayDays"])))'
+    xml = REGISTRATION.replace(timer, "system('x')")
     assert ("wait_one_workday", "调用了不允许的函数 system") in refusal(engine, xml)
 
 

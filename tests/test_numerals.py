@@ -1,4 +1,4 @@
-"""Counts in documents and notices are written in Chinese numerals: 一式三份."""
+"""Counts in documents and notices are written in Chinese numerals: 一式三份, 一式两份 (never 一式二份)."""
 
 import pytest
 
@@ -9,6 +9,9 @@ from app.services.numerals import chinese_numeral
     ("value", "expected"),
     [
         (1, "一"),
+        (2, "两"),
+        (22, "二十二"),
+        (20, "二十"),
         ("3", "三"),
         (10, "十"),
         (12, "十二"),

@@ -41,13 +41,20 @@ from SpiffWorkflow.util.task import TaskState
 
 
 class PlatformWorkflow(BpmnWorkflow):
-    """A BpmnWorkflow that remembers the elements it passed in the history cut away (for the live diagram)."""
+    """A BpmnWorkflow that remembers the elements it passed in the history cut away (for the live diagram),
+    and the elements it completes while loaded, in order (`trail`: an action's path, for the step log)."""
 
     def __init__(
         self, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(spec, subprocess_specs, **kwargs)
         self.passed: set[str] = set()
+        self.trail: list[str] = []
+
+    def _task_completed_notify(self, task: Task) -> None:
+        if task.task_spec.bpmn_id:
+            self.trail.append(task.task_spec.bpmn_id)
+        super()._task_completed_notify(task)
 
 
 def compact(workflow: PlatformWorkflow) -> None:

@@ -41,4 +41,5 @@ CONTEXT_NAMES: dict[str, str] = {
     "application_domains": "本申请涉及的中文域名（列表）：注册、续费的域名，或申请中绑定的域名",
     "application_suffix": "本申请涉及的域名后缀：政务 或 公益（没有域名时为空）",
     "procedure": "本流程的流程级属性（字典），如 procedure[\"paperCopies\"]；文字中写作 {{ procedure.paperCopies }}",
+    "fee": "本流程现行收费标准（字典，域名后缀 → 元/年），如 fee[\"政务\"]；由流程属性 tariffs 决定",
 }

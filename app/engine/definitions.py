@@ -4,28 +4,38 @@ cached by the bundle's content hash."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.engine.bundles import Bundle
 from app.engine.errors import DeployError, NotFoundError
+from app.engine.texts import LITERAL_PROPERTIES, TextError, procedure_variables, render
 from app.engine.timers import use_engine_clock
 from app.models import WorkflowDefinition
+from app.services import tariffs
+from app.services.calendar import BEIJING
 from app.taskforms.schemas import FormLibrary
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
 }
 MAX_ELEMENTS = 20_000
 MAX_DEPTH = 64
+# What the progress view draws of a process: its flow nodes (tasks, events, gateways, subprocesses) and
+# sequence flows.
+_FLOW_NODE_SUFFIXES = ("task", "Task", "Event", "Gateway")
+_OTHER_FLOW_ELEMENTS = frozenset({"callActivity", "subProcess", "transaction", "sequenceFlow"})
 
 
 @dataclass
@@ -46,6 +56,10 @@ class CompiledDefinition:
     stages: list[str] = field(default_factory=list)
     lanes: dict[str, dict[str, str]] = field(default_factory=dict)  # lane (role) name → its properties
     lane_ids: dict[str, str] = field(default_factory=dict)  # lane (role) name → element id
+    element_docs: dict[str, str] = field(default_factory=dict)  # element id → its documentation, rendered
+    texts_until: date | None = None  # a fee named in the texts changes then: compile again
+    flow_elements: list[str] = field(default_factory=list)  # ids of flow nodes and sequence flows, in file order
+    drawn: frozenset[str] = frozenset()  # ids of the elements the layout (bpmndi) has a shape or edge for
 
     @property
     def process_properties(self) -> dict[str, str]:
@@ -116,7 +130,44 @@ def compile_definition(root: etree._Element, bundle: Bundle, sha256: str) -> Com
     for task_spec in all_task_specs(spec, subprocess_specs):
         if hasattr(task_spec, "event_definition"):
             use_engine_clock(task_spec.event_definition)
-    return _describe(root, process, spec, subprocess_specs, sha256, bundle)
+        if isinstance(task_spec, LoopTask):
+            _merge_copies(task_spec)
+    compiled = _describe(root, process, spec, subprocess_specs, sha256, bundle)
+    _render_texts(compiled, datetime.now(BEIJING).date())
+    return compiled
+
+
+def _render_texts(compiled: CompiledDefinition, today: date) -> None:
+    """Fill in the texts that name the procedure's properties (see texts.py), once per version."""
+    variables = procedure_variables(compiled.process_properties, today)
+
+    def text(element: str, source: str) -> str:
+        try:
+            return render(source, variables)
+        except TextError as exc:
+            raise DeployError([(element, str(exc))]) from exc
+
+    compiled.documentation = text(compiled.process_id, compiled.documentation)
+    compiled.names = {e: text(e, name) for e, name in compiled.names.items()}
+    compiled.instructions = {e: text(e, t) for e, t in compiled.instructions.items()}
+    for element, props in compiled.properties.items():
+        if element != compiled.process_id:
+            compiled.properties[element] = {
+                k: v if k in LITERAL_PROPERTIES else text(element, v) for k, v in props.items()
+            }
+    specs = all_task_specs(compiled.spec, compiled.subprocess_specs)
+    compiled.element_docs = {s.bpmn_id: text(s.bpmn_id, s.documentation) for s in specs if s.documentation}
+    compiled.forms = compiled.forms.with_texts(lambda source: render(source, variables))
+    compiled.texts_until = tariffs.next_change(compiled.process_properties, today)
+
+
+def _merge_copies(loop: LoopTask) -> None:
+    """Wire a multi-instance task's copies to it now. SpiffWorkflow does it as it creates a copy, on the spec
+    object: in a process that parsed the spec afresh (a restart, another worker, a moved application) an
+    open copy would complete without its task ever hearing of it."""
+    copy = loop._wf_spec.task_specs[loop.task_spec]
+    if not copy.completed_event.is_connected(loop.merge_child):
+        copy.completed_event.connect(loop.merge_child)
 
 
 def all_task_specs(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> list[Any]:
@@ -141,11 +192,14 @@ def _describe(
         documentation=_text(process.find("bpmn:documentation", NS)),
         forms=FormLibrary(bundle.forms()),
         documents=bundle.documents(),
+        drawn=frozenset(root.xpath("//bpmndi:BPMNShape/@bpmnElement | //bpmndi:BPMNEdge/@bpmnElement", namespaces=NS)),
     )
     for element in process.iter():
         element_id = element.get("id")
         if not element_id:
             continue
+        if _is_flow_element(element.tag):
+            compiled.flow_elements.append(element_id)
         compiled.names[element_id] = element.get("name") or element_id
         props = {
             p.get("name"): p.get("value") or ""
@@ -167,6 +221,11 @@ def _describe(
     return compiled
 
 
+def _is_flow_element(tag: str) -> bool:
+    namespace, _, name = tag.partition("}")
+    return namespace == f"{{{NS['bpmn']}" and (name.endswith(_FLOW_NODE_SUFFIXES) or name in _OTHER_FLOW_ELEMENTS)
+
+
 def _text(element: etree._Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
@@ -178,7 +237,8 @@ class DefinitionStore:
         self._linter = linter
         self.max_bytes = max_bytes
         self._cache: dict[str, CompiledDefinition] = {}
-        self._sha_by_id: dict[int, str] = {}  # stored versions never change, so this never goes stale
+        # Stored versions never change; only emptying the table (tests, a restore) reuses ids: forget_versions().
+        self._sha_by_id: dict[int, str] = {}
 
     def check(self, bundle: Bundle, session: Session) -> CompiledDefinition:
         """Compile and lint a bundle without storing it; DeployError lists every problem."""
@@ -229,6 +289,10 @@ class DefinitionStore:
             .limit(1)
         )
 
+    def forget_versions(self) -> None:
+        """After the definition table was emptied or replaced, ids may name other versions."""
+        self._sha_by_id.clear()
+
     def latest(self, session: Session, process_id: str) -> WorkflowDefinition:
         row = self._latest_row(session, process_id)
         if row is None:
@@ -237,7 +301,7 @@ class DefinitionStore:
 
     def compiled_by_id(self, session: Session, definition_id: int) -> CompiledDefinition:
         sha = self._sha_by_id.get(definition_id)
-        if sha is not None and sha in self._cache:
+        if sha is not None and sha in self._cache and _current(self._cache[sha]):
             return self._cache[sha]
         row = session.get(WorkflowDefinition, definition_id)
         if row is None:
@@ -247,12 +311,17 @@ class DefinitionStore:
     def compiled(self, row: WorkflowDefinition) -> CompiledDefinition:
         """The parsed spec of a stored version; parsed once per process and content."""
         cached = self._cache.get(row.sha256)
-        if cached is None:
+        if cached is None or not _current(cached):
             bundle = bundle_of(row)
             cached = compile_bundle(bundle, max(self.max_bytes, len(bundle.diagram)))
             self._cache[row.sha256] = cached
         self._sha_by_id[row.id] = row.sha256
         return cached
+
+
+def _current(compiled: CompiledDefinition) -> bool:
+    """False once a fee its texts name has changed since it was compiled."""
+    return compiled.texts_until is None or datetime.now(BEIJING).date() < compiled.texts_until
 
 
 def bundle_of(row: WorkflowDefinition) -> Bundle:

@@ -1,4 +1,8 @@
-"""Our own checks of a diagram after SpiffWorkflow parsed it; each problem names the element."""
+"""Our own checks of a diagram after SpiffWorkflow parsed it; each problem names the element.
+
+Besides what this module checks, lint_layout.py, lint_gateways.py and lint_names.py stop what would
+otherwise fail or hide at run time (docs/deploy-checks.md explains them to policy staff).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,16 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask, UserTask
 from sqlalchemy.orm import Session
 
+from app.engine import duties
 from app.engine.bundles import DOCUMENTS_PROPERTY
 from app.engine.definitions import CompiledDefinition, all_task_specs
+from app.engine.lint_flow import Flow
+from app.engine.lint_gateways import gateway_problems
+from app.engine.lint_layout import layout_problems
+from app.engine.lint_names import TextNames, name_problems
 from app.engine.operators import OperatorRegistry
 from app.engine.sandbox import (
     ALLOWED_CALLABLES,
@@ -33,18 +40,27 @@ class Linter:
     """Callable check run by every deploy."""
 
     def __init__(
-        self, operators: OperatorRegistry, helper_names: frozenset[str], checks: Sequence[Check] = ()
+        self,
+        operators: OperatorRegistry,
+        helper_names: frozenset[str],
+        text_names: TextNames,
+        checks: Sequence[Check] = (),
     ) -> None:
         self.operators = operators
         self.callables = ALLOWED_CALLABLES | helper_names
+        self.text_names = text_names  # how notification texts are parsed (services/notifications.py)
         self.checks = list(checks)  # checks of what services own (print templates, texts)
 
     def __call__(self, compiled: CompiledDefinition, session: Session) -> list[Problem]:
         problems = list(self._process_problems(compiled))
         for check in self.checks:
             problems += check(compiled, session)
-        for task_spec in all_task_specs(compiled.spec, compiled.subprocess_specs):
-            problems += self._task_problems(compiled, task_spec)
+        flow = Flow(compiled)
+        for task_spec in flow.elements():
+            problems += self._task_problems(compiled, flow, task_spec)
+        problems += layout_problems(compiled)
+        if flow.complete:  # with a form unreadable (refused above), what its fields feed is judged once it is fixed
+            problems += gateway_problems(flow) + name_problems(flow, self.callables, self.text_names)
         return problems
 
     def _process_problems(self, compiled: CompiledDefinition) -> Iterator[Problem]:
@@ -59,15 +75,16 @@ class Linter:
             if name and name not in compiled.documents:
                 yield pid, f"打印文书模板 {name} 不存在（documents/{name}.md 或 .json）"
 
-    def _task_problems(self, compiled: CompiledDefinition, task_spec: Any) -> list[Problem]:
+    def _task_problems(self, compiled: CompiledDefinition, flow: Flow, task_spec: Any) -> list[Problem]:
         element = task_spec.bpmn_id
         problems: list[Problem] = []
         if isinstance(task_spec, UserTask):
             problems += self._user_task_problems(compiled, task_spec)
         if isinstance(task_spec, ServiceTask):
             problems += self._service_task_problems(task_spec)
-        for source, mode in self._code_of(compiled, task_spec):
-            problems += [(element, reason) for reason in self._code_problems(source, mode)]
+        for piece in flow.pieces[task_spec]:
+            if piece.mode in ("eval", "exec"):
+                problems += [(element, reason) for reason in self._code_problems(piece.source, piece.mode)]
         return problems
 
     def _user_task_problems(self, compiled: CompiledDefinition, task_spec: Any) -> list[Problem]:
@@ -84,6 +101,10 @@ class Linter:
         due = props.get("dueInWorkdays")
         if due is not None and not due.isdigit():
             problems.append((element, f"dueInWorkdays 须为整数，当前为 {due}"))
+        user_tasks = {t.bpmn_id for t in all_task_specs(compiled.spec, compiled.subprocess_specs) if t.manual}
+        for other in (e.strip() for e in props.get(duties.PROPERTY, "").split(",")):
+            if other and other not in user_tasks:
+                problems.append((element, f"{duties.PROPERTY} 中的 {other} 不是本流程的用户任务"))
         return problems
 
     @staticmethod
@@ -100,23 +121,6 @@ class Linter:
             return [(element, f"未注册的服务操作 {name}")]
         given = set(task_spec.operation_params)
         return [(element, reason) for reason in self.operators.parameter_problems(name, given)]
-
-    def _code_of(self, compiled: CompiledDefinition, task_spec: Any) -> Iterator[tuple[str, str]]:
-        """Every piece of diagram code attached to this element, with its compile mode."""
-        for attr in ("script", "prescript", "postscript"):
-            if getattr(task_spec, attr, None):
-                yield getattr(task_spec, attr), "exec"
-        for condition, _target in getattr(task_spec, "cond_task_specs", []):
-            if condition is not None:  # SpiffWorkflow wraps the expression as args[0]
-                yield condition.args[0], "eval"
-        for param in getattr(task_spec, "operation_params", {}).values():
-            yield param["value"], "eval"
-        event = getattr(task_spec, "event_definition", None)
-        if isinstance(event, TimerEventDefinition):
-            yield event.expression, "eval"
-        if isinstance(event, MessageEventDefinition):
-            key = compiled.element_properties(task_spec.bpmn_id).get("correlationKey")
-            yield (key or "None"), "eval"
 
     def _code_problems(self, source: str, mode: str) -> list[str]:
         try:

@@ -76,9 +76,8 @@ def extend_domain(ctx: ActionContext, domain_id: int, years: int) -> str:
 
 
 def create_charge(ctx: ActionContext, domain_id: int, years: int, purpose: str) -> int:
-    """Create the unpaid fee (tariff × years) for a registration or renewal."""
-    tariff = int(ctx.settings["DOMAIN_TARIFF_YUAN"])
-    return billing.create_charge(ctx.session, ctx.unit_id, domain_id, years, purpose, tariff)
+    """Create the unpaid fee (the procedure's tariff in force today × years) for a registration or renewal."""
+    return billing.create_charge(ctx.session, ctx.unit_id, domain_id, years, purpose, ctx.names.get("fee", {}))
 
 
 def collect_charge(ctx: ActionContext, charge_id: int, invoice_no: str, years: int) -> int:

@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.engine import subscriptions
+from app.engine import duties, step_log, subscriptions
 from app.engine.business_keys import next_business_key
 from app.engine.compaction import PlatformWorkflow, compact
 from app.engine.context import ActionContext
@@ -146,6 +146,7 @@ class Runner:
                 task.data.update(data)
             self._advance(loaded)
             audit.record(self.session, actor, "start", instance.id, detail={"version": row.version})
+            step_log.started(self.session, loaded, data, actor)
             return instance
 
     def complete(
@@ -289,6 +290,30 @@ class Runner:
         else:
             self._complete(instance_id, str(action["task_id"]), original, dict(action["data"]), None)
 
+    # ---- moving to another version (app/services/migration.py) ------------------------
+
+    def lock(self, instance_id: int) -> ProcessInstance:
+        """Lock an instance, as every action does, for a change made in the caller's transaction."""
+        return self._lock(instance_id)
+
+    def save_moved(
+        self, instance: ProcessInstance, compiled: CompiledDefinition, workflow: PlatformWorkflow, actor: Actor
+    ) -> None:
+        """Save a locked instance's workflow that now runs on `compiled` (a migration or its undo).
+
+        No engine step runs. The caller has deleted the instance's work items: every ready task is
+        projected afresh from `compiled` (same task ids, new titles, forms, routing).
+        """
+        workflow.script_engine = self.script_engine_for(instance, compiled, actor)
+        context = workflow.script_engine.context
+        self._save(Loaded(instance, compiled, workflow, context, waited_before=True, ready_before=set()))
+
+    def script_engine_for(
+        self, instance: ProcessInstance, compiled: CompiledDefinition, actor: Actor
+    ) -> PlatformScriptEngine:
+        """The script engine an action on `instance` under `compiled` gets now (a move re-evaluates timers)."""
+        return self._script_engine(self._context(instance, compiled, actor, self.clock()))
+
     # ---- steps -----------------------------------------------------------------------
 
     def _complete(
@@ -303,13 +328,16 @@ class Runner:
                 raise ConflictError("该任务已由他人办理，请刷新后查看最新状态")
             self._check_role(task.task_spec.lane, actor)
             element = task.task_spec.bpmn_id
+            duties.check(self.session, loaded.compiled, task, instance_id, actor.name)
             form = loaded.compiled.element_properties(element).get("formJsonSchemaFilename", "")
             data = self._cleaned(loaded.compiled.forms, form, data)
             self._replace_form_fields(task, loaded.compiled.forms.schema(form), data)
+            duties.mark(task, actor.name)
             self._run_task(task, loaded.compiled)
             self._advance(loaded)
             title = loaded.compiled.names.get(element, element)
             audit.record(self.session, actor, "complete", instance_id, (element, title), data)
+            step_log.completed(self.session, loaded, element, data, actor)
             return loaded.instance
 
     def _fire_timers(self, instance_id: int, now: datetime) -> str:
@@ -319,6 +347,7 @@ class Runner:
             loaded.workflow.refresh_timers()
             self._advance(loaded)
             audit.record(self.session, WORKER, "timer", instance_id, detail={"at": now.isoformat()})
+            step_log.fired(self.session, loaded, WORKER)
             return loaded.instance.business_key
 
     def _deliver(
@@ -333,6 +362,7 @@ class Runner:
             raise ConflictError(f"申请 {loaded.instance.business_key} 未在等待“{message_name}”") from exc
         self._advance(loaded)
         audit.record(self.session, actor, "message", instance_id, detail={"message": message_name, **payload})
+        step_log.delivered(self.session, loaded, message_name, payload, actor)
         return loaded.instance.business_key
 
     def _advance(self, loaded: Loaded) -> None:
@@ -430,7 +460,9 @@ class Runner:
             settings=self.settings,
             instance_id=instance.id,
             procedure=compiled.process_properties,
-            names=process_context.values(self.session, instance.unit_id, instance.id, compiled.process_properties),
+            names=process_context.values(
+                self.session, instance.unit_id, instance.id, compiled.process_properties, to_beijing_date(now)
+            ),
         )
 
     def _script_engine(self, context: ActionContext) -> PlatformScriptEngine:

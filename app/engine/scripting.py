@@ -30,6 +30,8 @@ class PlatformScriptEngine(PythonScriptEngine):
         self.context = context
         self.operators = operators
         self.sandbox = Sandbox(limits, context.now, calendar.admin_overrides)
+        # What each service task of this action got, for the step log: a replay reuses it.
+        self.service_calls: list[dict[str, Any]] = []
 
     def now(self) -> datetime:
         return self.context.now
@@ -58,7 +60,10 @@ class PlatformScriptEngine(PythonScriptEngine):
         params = {name: spec["value"] for name, spec in operation_params.items()}
         self.context.data = task.data
         result = self._guarded(task, lambda: self.operators.invoke(operation_name, self.context, params))
-        return json.dumps(result, ensure_ascii=False, default=str)
+        text = json.dumps(result, ensure_ascii=False, default=str)
+        element = task.task_spec.bpmn_id
+        self.service_calls.append({"element": element, "operator": operation_name, "result": json.loads(text)})
+        return text
 
     def _guarded(self, task: Task, action: Callable[[], Any]) -> Any:
         element = task.task_spec.bpmn_id or task.task_spec.name

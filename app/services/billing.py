@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -15,11 +16,16 @@ from app.services.jurisdiction import fee_office
 REMITTANCE_CONFIRMED = "认款"
 
 
-def create_charge(session: Session, unit_id: int, domain_id: int, years: int, purpose: str, tariff: int) -> int:
-    """An unpaid fee of tariff × years for one domain."""
+def create_charge(
+    session: Session, unit_id: int, domain_id: int, years: int, purpose: str, fees: Mapping[str, int]
+) -> int:
+    """An unpaid fee of the domain suffix's fee × years; the charge keeps that fee whatever changes later."""
     domain = session.get(Domain, domain_id)
     if domain is None or domain.unit_id != unit_id:
         raise ServiceRefusal("没有找到本单位的这个域名")
+    tariff = fees.get(domain.suffix)
+    if tariff is None:
+        raise ServiceRefusal(f"本流程没有 .{domain.suffix} 域名的现行收费标准（流程属性 tariffs），请联系政策制定人员")
     charge = Charge(
         unit_id=unit_id,
         domain_id=domain_id,

@@ -191,6 +191,14 @@ def download(session: Session, instance: ProcessInstance, name: str, actor: Acto
     return rendered
 
 
+def preview(template: DocumentTemplate, context: dict[str, Any]) -> tuple[int, str | document_pdf.TableLayout]:
+    """What the PDF would say for `context` (the studio's preview): the copies, and a letter's text or a
+    table form's rendered layout."""
+    if template.letter is not None:
+        return _copies(template, context), _render(template.letter, context, template.name)
+    return _copies(template, context), _table_layout(template, context)
+
+
 def _pdf(template: DocumentTemplate, context: dict[str, Any]) -> bytes:
     copies = _copies(template, context)
     meta = document_pdf.Meta(template.title, context["unit"]["name"], f"申请编号：{context['business_key']}")

@@ -8,18 +8,23 @@ expressions and texts of a diagram read them; they never enter the application's
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Domain, Region, Unit
+from app.services import tariffs
 
 
-def values(session: Session, unit_id: int, instance_id: int | None, procedure: Mapping[str, str]) -> dict[str, Any]:
+def values(
+    session: Session, unit_id: int, instance_id: int | None, procedure: Mapping[str, str], today: date
+) -> dict[str, Any]:
+    fees = procedure_values(procedure, today)
     unit = session.get(Unit, unit_id)
     if unit is None:
-        return {"procedure": dict(procedure)}
+        return fees
     domains = _domains(session, instance_id)
     return {
         "unit_type": unit.unit_type,
@@ -30,18 +35,26 @@ def values(session: Session, unit_id: int, instance_id: int | None, procedure: M
         **_region_names(session, unit.region_code, unit.level),
         "application_domains": domains,
         "application_suffix": suffix_of(domains),
-        "procedure": dict(procedure),
+        **fees,
     }
 
 
+def procedure_values(procedure: Mapping[str, str], today: date) -> dict[str, Any]:
+    """The names that come from the version's properties and the day, not from the application."""
+    return {"procedure": dict(procedure), "fee": tariffs.fees_on(procedure, today)}
+
+
 def with_application_domains(names: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
-    """Before a domain is recorded for the application, the domains its form binds or names count."""
+    """Before a domain is recorded for the application, the domains its data binds (`domains`), names
+    (`domain_name`) or describes (`domain`, e.g. the domain being renewed) count."""
     if names.get("application_domains"):
         return dict(names)
-    bound = data.get("domains")
+    bound, named, described = data.get("domains"), data.get("domain_name"), data.get("domain")
     domains = [str(d) for d in bound] if isinstance(bound, list) else []
-    if not domains and isinstance(data.get("domain_name"), str):
-        domains = [data["domain_name"]]
+    if not domains and isinstance(named, str):
+        domains = [named]
+    if not domains and isinstance(described, dict) and described.get("name"):
+        domains = [str(described["name"])]
     return {**names, "application_domains": domains, "application_suffix": suffix_of(domains)}
 
 

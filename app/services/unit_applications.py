@@ -315,8 +315,7 @@ def _is_staged_wait(compiled: CompiledDefinition, element: str) -> bool:
 
 def _summaries(compiled: CompiledDefinition) -> dict[str, str]:
     """The first paragraph of each element's documentation: what happens there, in plain words."""
-    specs = all_task_specs(compiled.spec, compiled.subprocess_specs)
-    return {s.bpmn_id: (s.documentation or "").strip().split("\n")[0] for s in specs if s.documentation}
+    return {element: text.strip().split("\n")[0] for element, text in compiled.element_docs.items()}
 
 
 def _documents_available(compiled: CompiledDefinition, passed: list[str]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,9 +40,14 @@ class Cleaned:
 class FormLibrary:
     """The JSON Schema files of one procedure version (file name → JSON text), validated once and cached."""
 
-    def __init__(self, sources: Mapping[str, str]) -> None:
+    def __init__(self, sources: Mapping[str, str], text: Callable[[str], str] | None = None) -> None:
         self.sources = dict(sources)
+        self._text = text  # renders titles and descriptions that name the procedure's properties
         self._validators: dict[str, Draft202012Validator] = {}
+
+    def with_texts(self, text: Callable[[str], str]) -> FormLibrary:
+        """The same forms with their titles and descriptions rendered by `text`."""
+        return FormLibrary(self.sources, text)
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> FormLibrary:
@@ -99,7 +104,24 @@ class FormLibrary:
             Draft202012Validator.check_schema(schema)
         except (json.JSONDecodeError, SchemaError) as exc:
             raise FormSchemaError(f"表单文件 {name} 不是有效的 JSON Schema: {exc}") from exc
+        if self._text is not None:
+            try:
+                schema = _render_texts(schema, self._text)
+            except ValueError as exc:
+                raise FormSchemaError(f"表单文件 {name} 的文字有误：{exc}") from exc
         return Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+
+
+def _render_texts(node: Any, text: Callable[[str], str]) -> Any:
+    """Every `title` and `description` in the schema, rendered (options' titles included)."""
+    if isinstance(node, dict):
+        return {
+            k: text(v) if k in ("title", "description") and isinstance(v, str) else _render_texts(v, text)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_render_texts(item, text) for item in node]
+    return node
 
 
 def _clean_value(prop: dict[str, Any], value: Any) -> Any:

@@ -28,7 +28,8 @@ def _audience_blueprints() -> list:
     from app.web.admin.routes import blueprint as admin
     from app.web.applications.routes import blueprint as applications
     from app.web.billing.routes import blueprint as billing
+    from app.web.studio.routes import blueprint as studio
     from app.web.wizard.routes import blueprint as wizard
     from app.web.worklist.routes import blueprint as worklist
 
-    return [wizard, worklist, applications, billing, admin]
+    return [wizard, worklist, applications, billing, admin, studio]

@@ -19,7 +19,7 @@ from app.web.auth.forms import LoginForm, PasswordChangeForm, RegistrationForm
 
 blueprint = Blueprint("auth", __name__)
 
-HOME_BY_ROLE = {UNIT_ROLE: "wizard.home", POLICY_ROLE: "public.list_procedures", ADMIN_ROLE: "admin.index"}
+HOME_BY_ROLE = {UNIT_ROLE: "wizard.home", POLICY_ROLE: "studio.index", ADMIN_ROLE: "admin.index"}
 
 
 def home_url() -> str:

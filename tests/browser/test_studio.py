@@ -1,0 +1,123 @@
+"""The policy studio in a real browser: policy staff change 域名注册 without a programmer.
+
+1. unit1 starts a 域名注册 application: its form is open under the old version.
+2. policy logs in and lands on 流程管理; opens the editor of 域名注册.
+3. In the diagram, the task 填写域名申请 is renamed 填写中文域名申请 in the properties panel.
+4. In the form editor, the field 联系人姓名 becomes 经办人姓名 and a required field 经办部门 is added;
+   the preview (the wizard's own rendering) shows both at once.
+5. 检查 runs bpmnlint and the server's deploy check: 服务器检查通过. 部署 with a comment: v2.
+6. The version list shows who deployed v2 and why; compare v1 → v2 marks the changes.
+7. unit1 starts a new application: it shows the new task name and fields; the old application keeps
+   the old ones.
+
+Screenshots of every studio page go to tests/browser/screenshots/studio-*.png.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_site_review_journey import apply_for, log_in
+
+WAIT_MS = 15_000
+PROCEDURE = "域名注册"
+COMMENT = "申请表：联系人改称经办人，增加经办部门（必填）"
+
+
+def open_editor(page: Page) -> None:
+    page.get_by_role("row", name=PROCEDURE).get_by_role("link", name="编辑").click()
+    expect(page.locator("#studio-editor.studio-ready")).to_be_attached(timeout=WAIT_MS)
+
+
+def rename_task(page: Page, element_id: str, name: str) -> None:
+    page.locator(f'[data-element-id="{element_id}"]').first.click()
+    box = page.get_by_label("名称", exact=True)
+    expect(box).to_have_value("填写域名申请")
+    box.fill(name)
+    box.press("Tab")
+
+
+def edit_the_form(page: Page) -> None:
+    page.get_by_role("tab", name="表单").click()
+    page.get_by_role("button", name="domain-application.schema.json").click()
+    title = page.locator('[data-field-title="contact_name"]')
+    title.fill("经办人姓名")
+    title.press("Tab")
+    page.get_by_role("button", name="＋ 添加字段").click()
+    name = page.locator(".studio-field").last.get_by_label("字段名")
+    name.fill("department")
+    name.press("Tab")
+    page.locator('[data-field-title="department"]').fill("经办部门")
+    page.locator('[data-field-title="department"]').press("Tab")
+    page.locator('[data-field-required="department"]').check()
+    preview = page.locator("[data-form-preview]")
+    expect(preview.get_by_label("经办人姓名")).to_be_attached(timeout=WAIT_MS)
+    expect(preview.locator("label.required", has_text="经办部门")).to_be_attached(timeout=WAIT_MS)
+
+
+def check_and_deploy(page: Page, shot: Any) -> None:
+    page.get_by_role("tab", name="流程图").click()
+    page.get_by_role("button", name="检查").click()
+    expect(page.locator("[data-server-state=ok]")).to_have_text("服务器检查通过", timeout=WAIT_MS)
+    shot(page, "studio-04-checked")
+    page.get_by_role("button", name="部署…").click()
+    dialog = page.get_by_role("dialog", name="部署为新版本")
+    expect(dialog.get_by_text("v2")).to_be_visible()
+    dialog.get_by_label("部署说明").fill(COMMENT)
+    shot(page, "studio-05-deploy-dialog")
+    dialog.get_by_role("button", name="确认部署").click()
+    expect(page.locator("[data-editor-message]")).to_contain_text("已部署为 v2", timeout=WAIT_MS)
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".modal-backdrop")).to_have_count(0)
+
+
+def test_policy_staff_change_a_procedure_and_new_applications_follow(new_page: Any, shot: Any) -> None:
+    unit = new_page()
+    log_in(unit, "unit1")
+    apply_for(unit, PROCEDURE)
+    expect(unit.get_by_role("heading", name="填写域名申请")).to_be_visible()
+    old_application = unit.url
+
+    policy = new_page()
+    log_in(policy, "policy")
+    expect(policy).to_have_url(f"{policy.url.split('/studio')[0]}/studio/")
+    expect(policy.get_by_role("row", name=PROCEDURE)).to_contain_text("v1")
+    shot(policy, "studio-01-procedures")
+
+    open_editor(policy)
+    shot(policy, "studio-02-editor")
+    rename_task(policy, "fill_application", "填写中文域名申请")
+    expect(policy.locator('[data-element-id="fill_application"]').first).to_contain_text("填写中文域名申请")
+    shot(policy, "studio-02-panel")
+    edit_the_form(policy)
+    shot(policy, "studio-03-forms")
+    check_and_deploy(policy, shot)
+    shot(policy, "studio-06-deployed")
+
+    policy.get_by_role("link", name="查看版本记录").click()
+    row = policy.get_by_role("row", name="v2")
+    expect(row).to_contain_text(COMMENT)
+    expect(row).to_contain_text("policy")
+    shot(policy, "studio-07-versions")
+    policy.get_by_role("button", name="比较所选版本").click()
+    expect(policy.get_by_role("heading", name="比较 v1 → v2")).to_be_visible()
+    expect(policy.locator(".studio-changed").first).to_be_attached(timeout=WAIT_MS)
+    expect(policy.get_by_text("字段 contact_name 的标题：联系人姓名 → 经办人姓名")).to_be_visible()
+    shot(policy, "studio-08-compare")
+    policy.go_back()
+    policy.get_by_role("row", name="v1").get_by_role("link", name="查看").click()
+    expect(policy.locator(".bpmn-canvas .djs-element").first).to_be_attached(timeout=WAIT_MS)
+    policy.locator('[data-element-id="fill_application"]').first.click()
+    expect(policy.locator("[data-element-details]")).to_contain_text("填写域名申请")
+    shot(policy, "studio-09-version")
+
+    apply_for(unit, PROCEDURE)
+    expect(unit.get_by_role("heading", name="填写中文域名申请")).to_be_visible()
+    expect(unit.get_by_label("经办人姓名")).to_be_visible()
+    expect(unit.locator("label.required", has_text="经办部门")).to_be_visible()
+    unit.goto(old_application)
+    expect(unit.get_by_role("heading", name="填写域名申请")).to_be_visible()
+    expect(unit.get_by_label("联系人姓名")).to_be_visible()
+    expect(unit.get_by_text("经办部门")).to_have_count(0)
