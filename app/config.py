@@ -66,4 +66,26 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "SCRIPT_WORKERS": int(env("SCRIPT_WORKERS", "2")),
         # Timers the worker claims per round.
         "WORKER_BATCH_SIZE": int(env("WORKER_BATCH_SIZE", "50")),
+        # 域名解析 zones: their name servers (comma separated, the first is the SOA primary), the SOA
+        # mailbox in DNS form (hostmaster.conac.cn = hostmaster@conac.cn) and the records' TTL in seconds.
+        "DNS_NAMESERVERS": env("DNS_NAMESERVERS", "ns1.conac.cn,ns2.conac.cn"),
+        "DNS_HOSTMASTER": env("DNS_HOSTMASTER", "hostmaster.conac.cn"),
+        "DNS_TTL": int(env("DNS_TTL", "3600")),
+        # Folder `flask dns export` writes the zone files into.
+        "DNS_ZONE_DIR": env("DNS_ZONE_DIR", str(Path(instance_path) / "dns")),
+        # Public IPv4 address of this platform's web server: URL转发 names resolve to it, and it answers 301.
+        "PLATFORM_WEB_IPV4": env("PLATFORM_WEB_IPV4", ""),
+        # Host names the platform itself is reached by (comma separated, e.g. 网上名称管理.公益): never forwarded.
+        "PLATFORM_HOSTS": env("PLATFORM_HOSTS", "localhost,127.0.0.1"),
+        # Days after its expiry date an unrenewed domain stays published; then the worker marks it 已过期
+        # (DOMAIN.md §8.2: no grace period is published, 30 days is our decision).
+        "DOMAIN_GRACE_DAYS": int(env("DOMAIN_GRACE_DAYS", "30")),
+        # Where units pay at 待缴费 (seed 004: bank details beside the application). An empty payee means the
+        # unit's 同级编办, which collects the fee and issues the invoice; empty bank details tell the unit to
+        # ask that 编办 for them.
+        "PAYEE_NAME": env("PAYEE_NAME", ""),
+        "PAYEE_BANK": env("PAYEE_BANK", ""),
+        "PAYEE_ACCOUNT": env("PAYEE_ACCOUNT", ""),
+        # Rows one Excel export holds at most (a narrower filter gets the rest).
+        "EXPORT_MAX_ROWS": int(env("EXPORT_MAX_ROWS", "10000")),
     }

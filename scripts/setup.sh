@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# chromium: browser tests; fonts-noto-cjk: PDFs and screenshots; poppler-utils: PDF checks.
-APT_PACKAGES=(chromium fonts-noto-cjk poppler-utils)
+# chromium: browser tests; fonts-noto-cjk: PDFs and screenshots; poppler-utils: PDF checks;
+# bind9-utils: named-checkzone checks the zone files of `flask dns export`.
+APT_PACKAGES=(chromium fonts-noto-cjk poppler-utils bind9-utils)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -32,8 +33,8 @@ if [ ! -f "$stamp" ]; then
 fi
 
 # The stamp covers what the vendor folder is built from: the packages and the studio's bpmnlint entry.
-front_stamp=app/static/vendor/.stamp-$(cat package.json package-lock.json app/static/studio/lint-entry.js | sha256sum | cut -c1-16)
-if [ ! -f "$front_stamp" ]; then
+front_stamp() { echo "app/static/vendor/.stamp-$(cat package.json package-lock.json app/static/studio/lint-entry.js | sha256sum | cut -c1-16)"; }
+if [ ! -f "$(front_stamp)" ]; then
   echo "==> 安装前端依赖 (npm)"
   npm install --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null
   rm -rf app/static/vendor && mkdir -p app/static/vendor
@@ -42,7 +43,7 @@ if [ ! -f "$front_stamp" ]; then
   # bpmnlint in the studio's editor: our entry with the rules resolved statically, bundled into one file.
   node_modules/.bin/esbuild app/static/studio/lint-entry.js --bundle --format=iife --global-name=StudioLint \
     --minify --log-level=warning --outfile=app/static/vendor/bpmnlint/studio-lint.js
-  touch "$front_stamp"
+  touch "$(front_stamp)"  # after the install, which may have rewritten the lock file
 fi
 
 echo "==> 编译界面翻译"

@@ -30,8 +30,9 @@ def test_deploy_reports_unchanged_diagrams_and_refusals(app: Flask, tmp_path: An
 def test_demo_seeds_accounts_and_paid_domains_idempotently(app: Flask) -> None:
     first = run(app, "demo")
     assert "unit1" in first and "bianban" in first and "conac" in first and "demo2026pw" in first
+    assert "unit3" in first and "conac2" in first and "zhongxin" in first and "中央编办电子政务中心" in first
     run(app, "demo")
-    assert len(db.session.scalars(select(Domain).where(Domain.status == "active")).all()) == 2
+    assert len(db.session.scalars(select(Domain).where(Domain.status == "active")).all()) == 3
 
 
 def test_a_registration_is_driven_from_the_terminal(app: Flask, clock: Any) -> None:

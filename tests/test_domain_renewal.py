@@ -1,15 +1,17 @@
 """域名续费 (domain_renewal): how a registered “.政务” / “.公益” name is kept.
 
-1. The unit, or the 编办 of its region on its behalf, picks one of the unit's registered
-   (active) domains and the years (1–10) and submits the renewal; a reserved or another
-   unit's domain is refused and nothing is created.
-2. A fee of 300 元 × years is charged at once and the domain's contact is told to pay the
-   编办 (待缴费). The 编办 collects it against an invoice and may change the years there
-   (消费变更).
+1. The unit, or the 编办 of its region on its behalf, names one or more of the unit's registered
+   domains and the years (1–10) and submits the renewal; a reserved or another unit's domain is
+   refused and nothing is created.
+2. A fee of the tariff × years is charged per domain at once and the domain's contact is told to
+   pay the 编办 (待缴费). The 编办 collects them against one invoice and may change the years
+   there (消费变更).
 3. The 编办 remits collected fees to CONAC in batches; CONAC's 认款 moves every renewal in
    the batch on (待认款 → 续费处理中).
 4. One working day after 认款, at 00:00 Beijing time, the expiry date is extended by the paid
    years from the old expiry date (not from today) and the contact is told (续费成功).
+
+The fee per year is read from the diagram's `tariffs` property (fixture `tariff`).
 """
 
 from __future__ import annotations
@@ -23,11 +25,22 @@ from sqlalchemy import func, select
 from app.engine.errors import FormValidationError
 from app.extensions import db
 from app.models import AuditEvent, Charge, Domain, ProcessInstance
+from app.services import tariffs
 from app.services.audit import Actor
 from app.taskforms.formats import to_ascii_domain
-from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT
+from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application
 
 NAME = "鄂尔多斯市人民政府.政务"
+
+
+def charges(renewal: Application) -> list[Charge]:
+    """The renewal's charges, one per domain, in the order of its domains."""
+    ids = renewal.data()["bill"]["charge_ids"]
+    return [db.session.get(Charge, charge_id) for charge_id in ids]  # type: ignore[misc]
+
+
+def renew(names: list[str] | str, years: int) -> dict[str, Any]:
+    return {"domains": [names] if isinstance(names, str) else names, "years": years}
 
 
 def registered(unit: Any, name: str = NAME, expires_on: date = date(2026, 11, 30), status: str = "active") -> Domain:
@@ -69,6 +82,13 @@ def unit(make_unit: Any) -> Any:
     return make_unit()
 
 
+@pytest.fixture
+def tariff(engine: Any) -> int:
+    """The .政务 fee per year in force, from the renewal diagram's `tariffs` property."""
+    compiled = engine.definitions.compiled(engine.definitions.latest(db.session, "domain_renewal"))
+    return tariffs.fees_on(compiled.process_properties, date(2026, 10, 8))["政务"]
+
+
 # ---- the whole procedure, as data ----
 
 
@@ -91,19 +111,20 @@ RENEWALS = [
 
 @pytest.mark.parametrize("case", RENEWALS)
 def test_every_renewal_extends_the_old_expiry_by_the_paid_years_one_working_day_after_renkuan(
-    case: Case, unit: Any, start: Any, clock: Any, engine: Any, remit_and_confirm: Any
+    case: Case, unit: Any, start: Any, clock: Any, engine: Any, remit_and_confirm: Any, tariff: int
 ) -> None:
     domain_id = registered(unit, expires_on=case.old_expiry).id
     clock.set("2026-10-08 10:00")
-    renewal = start("domain_renewal", unit, {"domain_id": domain_id, "years": case.years}, actor=case.starter)
+    renewal = start("domain_renewal", unit, renew(NAME, case.years), actor=case.starter)
     assert renewal.stage == "待缴费"
 
     renewal.complete(BIANBAN, collect_fee(case.paid_years))
     assert renewal.stage == "待认款"
-    assert (renewal.charge().purpose, renewal.charge().amount_yuan) == ("renew", 300 * case.paid_years)
+    (charge,) = charges(renewal)
+    assert (charge.purpose, charge.amount_yuan) == ("renew", tariff * case.paid_years)
 
     clock.set("2026-10-09 16:00")  # Friday
-    remit_and_confirm([renewal.charge()])
+    remit_and_confirm(charges(renewal))
     assert renewal.stage == "续费处理中"
     assert engine.runner.fire_due_timers(clock.set("2026-10-09 23:59")) == []
     assert expiry(domain_id) == case.old_expiry
@@ -116,35 +137,42 @@ def test_every_renewal_extends_the_old_expiry_by_the_paid_years_one_working_day_
 # ---- step by step ----
 
 
-def test_the_unit_submits_the_renewal_and_the_regional_bianban_collects_the_fee(unit: Any, start: Any) -> None:
+def test_the_unit_submits_the_renewal_and_the_regional_bianban_collects_the_fee(
+    unit: Any, start: Any, tariff: int
+) -> None:
     domain = registered(unit)
 
-    renewal = start("domain_renewal", unit, {"domain_id": domain.id, "years": 2})
+    renewal = start("domain_renewal", unit, renew(NAME, 2))
 
     item = renewal.task()
     assert (item.task_name, item.role, item.office_code) == ("collect_fee", "编办", "编办:150600")
-    charge = renewal.charge()
-    assert (charge.domain_id, charge.purpose, charge.status) == (domain.id, "renew", "unpaid")
-    assert (charge.years, charge.tariff_yuan, charge.amount_yuan) == (2, 300, 600)
+    (charge,) = charges(renewal)
+    assert (charge.domain_id, charge.instance_id, charge.purpose, charge.status) == (
+        domain.id,
+        renewal.instance_id,
+        "renew",
+        "unpaid",
+    )
+    assert (charge.years, charge.tariff_yuan, charge.amount_yuan) == (2, tariff, 2 * tariff)
     assert renewal.instance.business_key.startswith("XF2026")
 
 
-def test_the_contact_of_the_domain_is_told_to_pay_with_the_current_expiry(unit: Any, start: Any) -> None:
-    domain_id = registered(unit).id
+def test_the_contact_of_the_domain_is_told_to_pay_with_the_current_expiry(unit: Any, start: Any, tariff: int) -> None:
+    registered(unit)
 
-    renewal = start("domain_renewal", unit, {"domain_id": domain_id, "years": 2})
+    renewal = start("domain_renewal", unit, renew(NAME, 2))
 
     messages = renewal.outbox()
     assert [(m.channel, m.recipient) for m in messages] == [("sms", "13800138000"), ("email", "zhang@example.cn")]
     assert messages[0].subject == "域名续费申请已提交，请缴纳续费"
-    assert "当前到期日 2026-11-30" in messages[0].body
-    assert "续费年限 2 年" in messages[0].body
+    assert f"“{NAME}”（当前到期日 2026-11-30）" in messages[0].body
+    assert f"续费年限 2 年，应缴金额合计 {2 * tariff} 元" in messages[0].body
 
 
 def test_bianban_may_start_the_renewal_on_behalf_of_the_unit(unit: Any, start: Any) -> None:
-    domain_id = registered(unit).id
+    registered(unit)
 
-    renewal = start("domain_renewal", unit, {"domain_id": domain_id, "years": 1}, actor=BIANBAN)
+    renewal = start("domain_renewal", unit, renew(NAME, 1), actor=BIANBAN)
 
     assert (renewal.instance.unit_id, renewal.instance.created_by) == (unit.id, "bianban-user")
     (started,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "start"))
@@ -152,17 +180,18 @@ def test_bianban_may_start_the_renewal_on_behalf_of_the_unit(unit: Any, start: A
 
 
 def test_success_tells_the_contact_the_new_expiry(
-    unit: Any, start: Any, clock: Any, engine: Any, remit_and_confirm: Any
+    unit: Any, start: Any, clock: Any, engine: Any, remit_and_confirm: Any, tariff: int
 ) -> None:
-    renewal = start("domain_renewal", unit, {"domain_id": registered(unit).id, "years": 2})
+    registered(unit)
+    renewal = start("domain_renewal", unit, renew(NAME, 2))
     renewal.complete(BIANBAN, collect_fee(2))
     clock.set("2026-10-09 16:00")
-    remit_and_confirm([renewal.charge()])
+    remit_and_confirm(charges(renewal))
     engine.runner.fire_due_timers(clock.set("2026-10-10 00:00"))
 
     notice = renewal.outbox()[-1]
     assert (notice.recipient, notice.subject) == ("zhang@example.cn", "域名续费成功")
-    assert "已缴费 600 元，有效期延至 2028-11-30" in notice.body
+    assert f"已缴费 {2 * tariff} 元：“{NAME}”有效期延至 2028-11-30" in notice.body
 
 
 def test_two_renewals_in_one_remittance_batch_both_succeed(
@@ -170,12 +199,14 @@ def test_two_renewals_in_one_remittance_batch_both_succeed(
 ) -> None:
     first = registered(unit, "鄂尔多斯市人民政府.政务", date(2026, 11, 30)).id
     second = registered(unit, "鄂尔多斯市政府.政务", date(2027, 3, 15)).id
-    renewals = [start("domain_renewal", unit, {"domain_id": d, "years": 1}) for d in (first, second)]
+    renewals = [
+        start("domain_renewal", unit, renew(name, 1)) for name in ("鄂尔多斯市人民政府.政务", "鄂尔多斯市政府.政务")
+    ]
     for renewal in renewals:
         renewal.complete(BIANBAN, collect_fee(1))
 
     clock.set("2026-10-09 16:00")
-    moved = remit_and_confirm([r.charge() for r in renewals])
+    moved = remit_and_confirm([c for r in renewals for c in charges(r)])
     engine.runner.fire_due_timers(clock.set("2026-10-10 00:00"))
 
     assert sorted(moved) == sorted(r.instance.business_key for r in renewals)
@@ -186,10 +217,10 @@ def test_two_renewals_in_one_remittance_batch_both_succeed(
 # ---- refusals: nothing is created ----
 
 INVALID_STARTS = [
-    pytest.param({"domain_id": 1, "years": 0}, {"years": "续费年限不能小于 1"}, id="years-0"),
-    pytest.param({"domain_id": 1, "years": 11}, {"years": "续费年限不能大于 10"}, id="years-11"),
-    pytest.param({"years": 1}, {"domain_id": "请填写续费域名"}, id="no-domain"),
-    pytest.param({"domain_id": "1", "years": 1}, {"domain_id": "续费域名填写的类型不正确"}, id="domain-id-as-text"),
+    pytest.param(renew(NAME, 0), {"years": "续费年限不能小于 1"}, id="years-0"),
+    pytest.param(renew(NAME, 11), {"years": "续费年限不能大于 10"}, id="years-11"),
+    pytest.param({"years": 1}, {"domains": "请填写续费域名"}, id="no-domain"),
+    pytest.param({"domains": NAME, "years": 1}, {"domains": "续费域名填写的类型不正确"}, id="domains-as-text"),
 ]
 
 
@@ -206,19 +237,19 @@ def test_start_data_is_validated_in_chinese_and_nothing_is_created(
 def test_a_domain_of_another_unit_cannot_be_renewed(make_unit: Any, unit: Any, start: Any) -> None:
     others = registered(make_unit()).id
 
-    errors = form_errors(lambda: start("domain_renewal", unit, {"domain_id": others, "years": 1}))
+    errors = form_errors(lambda: start("domain_renewal", unit, renew(NAME, 1)))
 
-    assert errors == {"domain_id": "没有找到本单位的这个域名"}
+    assert errors == {"domains": f"域名 {NAME} 不是本单位的域名"}
     assert (count(ProcessInstance), count(Charge)) == (0, 0)
     assert expiry(others) == date(2026, 11, 30)
 
 
 def test_a_domain_still_under_registration_cannot_be_renewed(unit: Any, start: Any) -> None:
-    reserved = registered(unit, status="reserved").id
+    registered(unit, status="reserved")
 
-    errors = form_errors(lambda: start("domain_renewal", unit, {"domain_id": reserved, "years": 1}, actor=BIANBAN))
+    errors = form_errors(lambda: start("domain_renewal", unit, renew(NAME, 1), actor=BIANBAN))
 
-    assert errors == {"domain_id": f"域名 {NAME} 尚未注册成功，不能续费"}
+    assert errors == {"domains": f"域名 {NAME} 尚未注册成功，不能续费"}
     assert (count(ProcessInstance), count(Charge)) == (0, 0)
 
 
@@ -237,7 +268,7 @@ def test_renewing_a_domain_registered_on_the_platform_notifies_the_contact_of_it
     domain_id = registration.data()["domain_id"]
     assert (registration.stage, expiry(domain_id)) == ("注册成功", date(2027, 10, 10))
 
-    renewal = start("domain_renewal", unit, {"domain_id": domain_id, "years": 1})
+    renewal = start("domain_renewal", unit, renew(DOMAIN_APPLICATION["domain_name"], 1))
 
     assert renewal.stage == "待缴费"
     assert [(m.channel, m.recipient) for m in renewal.outbox()] == [

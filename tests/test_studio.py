@@ -161,6 +161,19 @@ def test_the_check_names_each_problem_in_chinese(
     assert versions_of() == [1]
 
 
+def test_an_unknown_name_in_a_condition_is_named(login: Any, procedure: WorkflowDefinition) -> None:
+    xml = DIAGRAM.replace('decision == "reject"', 'decision == "reject" and colour == "red"')
+    answer = login("policy").post(f"/studio/{PID}/check", json=submission(xml)).json
+    assert not answer["ok"] and any("colour" in p["message"] for p in answer["problems"]), answer
+
+
+def test_a_large_diagram_fits_the_editors_requests(login: Any, procedure: WorkflowDefinition) -> None:
+    """The app refuses bodies over 256 KB; the routes that receive a whole procedure take a diagram's size."""
+    big = DIAGRAM.replace("流程管理测试用的流程", "长" * 150_000)
+    assert len(big.encode()) > 256 * 1024
+    assert login("policy").post(f"/studio/{PID}/draft", json=submission(big)).status_code == 200
+
+
 def test_a_sound_diagram_passes_the_check(login: Any, procedure: WorkflowDefinition) -> None:
     answer = login("policy").post(f"/studio/{PID}/check", json=submission()).json
     assert answer == {"ok": True, "problems": []}

@@ -93,7 +93,7 @@ def test_another_units_application_is_not_found_and_the_attempt_is_audited(
 
     unit2 = db.session.get(Unit, demo["unit2"].unit_id)
     application = start("domain_registration", unit2, actor=UNIT)
-    application.complete(UNIT, {**DOMAIN_APPLICATION, "domain_name": "另一个单位.政务"})
+    application.complete(UNIT, {**DOMAIN_APPLICATION, "domain_name": "另一个单位.公益"})  # unit2 is a 事业单位
     key = application.instance.business_key
     response = login("unit1").get(f"/unit/applications/{key}", environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert response.status_code == 404

@@ -28,7 +28,7 @@ from sqlalchemy import func, select, update
 
 from app.engine import Engine
 from app.extensions import db
-from app.models import AuditEvent, Draft, OutboxMessage, ProcessInstance, WorkItem
+from app.models import AuditEvent, DnsRecord, Draft, OutboxMessage, ProcessInstance, WorkItem
 from app.services.audit import Actor
 from tests.conftest import APPROVE, DOMAIN_APPLICATION, UNIT, Clock, add_domain, reject
 
@@ -236,18 +236,18 @@ def test_my_applications_are_listed_a_page_at_a_time(app: Flask, login: Any, mon
 
 
 def test_a_procedure_with_a_start_form_asks_for_its_data_first(login: Any, demo: dict[str, Any]) -> None:
-    domain = add_domain(demo["unit1"].unit, "鄂尔多斯市人民政府.政务")
+    add_domain(demo["unit1"].unit, "鄂尔多斯市人民政府.政务")
     client = login("unit1")
     assert 'href="/unit/start/domain_renewal"' in text(client.get("/unit/"))
     page = text(client.get("/unit/start/domain_renewal"))
-    assert "续费域名" in page and "鄂尔多斯市人民政府.政务（到期日 2027-01-05）" in page
+    assert "续费域名" in page and "鄂尔多斯市人民政府.政务（到期日 2027-01-05，正常）" in page
 
     refused = client.post("/unit/start/domain_renewal", data={"years": "11"})
 
     assert refused.status_code == 400
     assert "请填写续费域名" in text(refused) and "续费年限不能大于 10" in text(refused)
     assert count(ProcessInstance) == 0
-    started = client.post("/unit/start/domain_renewal", data={"domain_id": str(domain.id), "years": "2"})
+    started = client.post("/unit/start/domain_renewal", data={"domains": "鄂尔多斯市人民政府.政务", "years": "2"})
     application = the_application()
     assert started.headers["Location"].endswith(f"/unit/applications/{application.business_key}")
     assert application.stage == "待缴费"
@@ -327,8 +327,11 @@ def test_a_reminder_is_possible_once_the_review_is_overdue_and_once_a_day(
     page = remind()
     assert "已催办" in page
     (message,) = application.outbox()
-    assert (message.recipient, message.subject) == ("编办:150600", "催办")
+    assert (message.channel, message.recipient, message.subject) == ("office", "编办:150600", "催办")
     assert application.instance.business_key in message.body
+    reviewer_inbox = login("bianban").get("/review/").get_data(as_text=True)
+    assert "提醒" in reviewer_inbox and message.body in reviewer_inbox  # the office sees it on its 待办 page
+    client = login("unit1")
     assert "今天已催办过，请明天再试" in remind()
     clock.set("2026-10-12 23:59")
     assert "今天已催办过，请明天再试" in remind()
@@ -354,10 +357,17 @@ def test_every_route_taking_an_id_answers_404_for_another_units_application(
 ) -> None:
     """Walks the wizard's url_map: a route added later with an id is covered automatically."""
     theirs = start("domain_registration", demo["unit2"].unit)  # a 事业单位 in the same region
+    their_domain = add_domain(demo["unit2"].unit, "鄂尔多斯市第一人民医院.公益")
+    their_record = DnsRecord(domain_id=their_domain.id, host="@", record_type="A", value="202.96.1.10", created_by="x")
+    db.session.add(their_record)
+    db.session.commit()
     foreign = {
         "item_id": theirs.task().id,
         "business_key": theirs.instance.business_key,
         "process_id": "institution_badge",  # a procedure for 事业单位, not for a 党政机关
+        "domain_id": their_domain.id,
+        "record_id": their_record.id,
+        "contact_id": demo["unit2"].unit.contacts[0].id,
     }
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("wizard.") and r.arguments]
     assert {a for r in rules for a in r.arguments} <= set(foreign), "a new id argument needs a foreign value"
@@ -372,6 +382,8 @@ def test_every_route_taking_an_id_answers_404_for_another_units_application(
     assert {"wizard.show_task", "wizard.submit_task", "wizard.show_application", "wizard.remind"} <= set(checked)
     assert count(ProcessInstance) == 1 and count(Draft) == 0 and count(OutboxMessage) == 0
     assert theirs.stage == "填写申请"
+    db.session.refresh(their_record)
+    assert their_record.status == "pending" and len(demo["unit2"].unit.contacts) == 1
 
 
 def test_the_first_form_is_pre_filled_from_the_registration(login: Any, demo: dict[str, Any]) -> None:

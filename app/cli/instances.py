@@ -6,14 +6,15 @@ import time
 from datetime import datetime
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from app.cli._common import actor_options, dump, engine_errors, make_actor, parse_json
 from app.engine import get_engine
 from app.engine.errors import NotFoundError
 from app.extensions import db
 from app.models import ProcessInstance, WorkItem
-from app.services import applications
+from app.services import applications, domain_lifecycle
+from app.services.calendar import to_beijing_date
 
 
 def register(app: Flask) -> None:
@@ -143,7 +144,7 @@ def complete_task(item_id: int, data: str, actor_name: str, role: str) -> None:
 @click.option("--interval", default=5.0, show_default=True, help="轮询间隔（秒）")
 @click.option("--now", "now_text", help="以此时间（ISO 8601，含时区）为当前时间，用于演示和测试")
 def worker(once: bool, interval: float, now_text: str | None) -> None:
-    """Fire due timers. Any number of workers may run; each claims different rows."""
+    """Fire due timers and mark domains past their grace period 已过期. Any number of workers may run."""
     runner = get_engine().runner
     while True:
         now = datetime.fromisoformat(now_text) if now_text else None
@@ -154,6 +155,16 @@ def worker(once: bool, interval: float, now_text: str | None) -> None:
             fired = []
         for key in fired:
             click.echo(f"定时到期: {key}")
+        for name in _expire_domains(now or runner.clock()):
+            click.echo(f"域名已过期: {name}")
         if once:
             return
         time.sleep(interval)
+
+
+def _expire_domains(now: datetime) -> list[str]:
+    """The expiry sweep, one transaction per round (DOMAIN_GRACE_DAYS after the expiry date)."""
+    grace = int(current_app.config["DOMAIN_GRACE_DAYS"])
+    names = domain_lifecycle.expire_overdue(db.session, to_beijing_date(now), grace)
+    db.session.commit()
+    return names

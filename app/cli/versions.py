@@ -88,7 +88,7 @@ def migrate() -> None:
 @click.option("--as", "actor", default="policy", show_default=True, help="操作人")
 @engine_errors
 def run(process_id: str, to_version: int, instances: str, dry_run: bool, actor: str) -> None:
-    """flask migrate PROCESS_ID --to VERSION [--instances KEY,...] [--dry-run]"""
+    """Move running applications of PROCESS_ID to version --to; `flask migrate PROCESS_ID …` for short."""
     keys = [k for k in instances.split(",") if k.strip()] or None
     engine = get_engine()
     if dry_run:

@@ -58,12 +58,14 @@ def _utcnow() -> datetime:
 
 
 def build_engine(app: Flask) -> Engine:
+    from app.services import suffix_rule
     from app.services.documents import template_problems  # services import the engine: bind late
     from app.services.jurisdiction import lane_problems
     from app.services.notifications import template_names
 
     operators = build_registry()
-    linter = Linter(operators, HELPER_NAMES, template_names, checks=[template_problems, lane_problems])
+    checks = [template_problems, lane_problems, suffix_rule.problems]
+    linter = Linter(operators, HELPER_NAMES, template_names, checks=checks)
     definitions = DefinitionStore(linter, int(app.config["MAX_DIAGRAM_BYTES"]))
     runner = Runner(lambda: db.session, definitions, operators, app.config, _utcnow)
     reader = InstanceReader(lambda: db.session, definitions, runner.serializer)

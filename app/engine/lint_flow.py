@@ -28,7 +28,7 @@ from app.taskforms.schemas import FormSchemaError
 # The values a stored name can take when its form limits it to fixed options; None when not limited.
 Values = frozenset[Any] | None
 # Operator parameters whose value is a Jinja template over the data (see platform_operators.send_notification).
-TEXT_PARAMETERS = {"notify.send": ("subject", "body")}
+TEXT_PARAMETERS = {"notify.send": ("subject", "body"), "notify.office": ("subject", "body")}
 _BOUNDARY_SPLIT = ".BoundaryEventSplit"
 
 

@@ -7,9 +7,12 @@ from typing import Any
 
 from app.engine.context import ActionContext
 from app.engine.operators import OperatorRegistry
-from app.services import badges, billing, notifications, process_context
+from app.models import Unit
+from app.services import badges, billing, dns, jurisdiction, notifications, process_context, renewals
 from app.services import domains as domain_service
+from app.services import suffix_rule as suffix_rule_service
 from app.services.calendar import to_beijing_date
+from app.services.errors import ServiceRefusal
 
 
 def build_registry() -> OperatorRegistry:
@@ -44,9 +47,14 @@ def reserve_domain(
     contact_name: str = "",
     contact_mobile: str = "",
     contact_email: str = "",
+    suffix_rule: str = "",
 ) -> int:
-    """Hold the applied-for name for this application (a resubmission updates it)."""
+    """Hold the applied-for name for this application (a resubmission updates it).
+
+    `suffix_rule` (the diagram's suffixByUnitType property) refuses a suffix the unit's type may not use.
+    """
     assert ctx.instance_id is not None
+    suffix_rule_service.check(ctx.session, ctx.unit_id, name, suffix_rule)
     fields = {
         "name": name,
         "years": years,
@@ -60,9 +68,14 @@ def reserve_domain(
     return domain_service.reserve(ctx.session, ctx.unit_id, ctx.instance_id, fields)
 
 
+def check_renewable(ctx: ActionContext, domains: list) -> dict[str, Any]:
+    """Check the unit may renew the named domains (registered, not frozen or deleted, no renewal open); their ids."""
+    return renewals.check_renewable(ctx.session, ctx.unit_id, [str(d) for d in domains])
+
+
 def describe_domain(ctx: ActionContext, domain_id: int) -> dict[str, Any]:
-    """A registered domain of the unit, with its expiry and contact."""
-    return domain_service.describe(ctx.session, ctx.unit_id, domain_id)
+    """A registered domain of the unit, with its expiry and contact (域名续费 versions renewing one domain)."""
+    return renewals.describe(ctx.session, ctx.unit_id, domain_id)
 
 
 def activate_domain(ctx: ActionContext, domain_id: int, years: int) -> str:
@@ -70,19 +83,42 @@ def activate_domain(ctx: ActionContext, domain_id: int, years: int) -> str:
     return domain_service.activate(ctx.session, ctx.unit_id, domain_id, years, _today(ctx))
 
 
+def extend_paid_domains(ctx: ActionContext, charge_ids: list) -> list[dict[str, str]]:
+    """Renewal succeeded: extend each charge's domain by its paid years; returns names and new expiry dates."""
+    return renewals.extend_paid(ctx.session, ctx.unit_id, [int(c) for c in charge_ids])
+
+
 def extend_domain(ctx: ActionContext, domain_id: int, years: int) -> str:
-    """Renewal succeeded: extend the expiry by `years`; returns the new expiry date."""
-    return domain_service.extend(ctx.session, ctx.unit_id, domain_id, years)
+    """Renewal succeeded: extend the expiry by `years`; returns the new expiry date (versions renewing one domain)."""
+    return renewals.extend_one(ctx.session, ctx.unit_id, domain_id, years)
 
 
 def create_charge(ctx: ActionContext, domain_id: int, years: int, purpose: str) -> int:
     """Create the unpaid fee (the procedure's tariff in force today × years) for a registration or renewal."""
-    return billing.create_charge(ctx.session, ctx.unit_id, domain_id, years, purpose, ctx.names.get("fee", {}))
+    fees = ctx.names.get("fee", {})
+    return billing.create_charge(ctx.session, ctx.unit_id, ctx.instance_id, domain_id, years, purpose, fees)
+
+
+def create_charges(ctx: ActionContext, domain_ids: list, years: int, purpose: str) -> dict[str, Any]:
+    """One unpaid fee per domain (tariff in force today × years); returns charge_ids and the total amount_yuan."""
+    ids = [int(d) for d in domain_ids]
+    fees = ctx.names.get("fee", {})
+    return billing.create_each(ctx.session, ctx.unit_id, ctx.instance_id, ids, years, purpose, fees)
 
 
 def collect_charge(ctx: ActionContext, charge_id: int, invoice_no: str, years: int) -> int:
     """Record 编办's 确认收费 with the invoice number; returns the amount in 元."""
     return billing.collect(ctx.session, charge_id, invoice_no, years, ctx.now)
+
+
+def collect_charges(ctx: ActionContext, charge_ids: list, invoice_no: str, years: int) -> int:
+    """Record 编办's one 确认收费 of all the application's fees (one invoice); returns the total in 元."""
+    return billing.collect_all(ctx.session, [int(c) for c in charge_ids], invoice_no, years, ctx.now)
+
+
+def cancel_charges(ctx: ActionContext, charge_ids: list) -> int:
+    """The application was withdrawn unpaid: void its fees; returns how many."""
+    return billing.cancel(ctx.session, [int(c) for c in charge_ids])
 
 
 def issue_badge(ctx: ActionContext, site_name: str, domains: list, colour: str, hang_deadline: str) -> dict:
@@ -96,24 +132,64 @@ def mark_badge_deadline(ctx: ActionContext, certificate_id: int) -> bool:
     return badges.mark_deadline(ctx.session, certificate_id, ctx.now)
 
 
+def submit_dns_record(ctx: ActionContext, domain: str, host: str, record_type: str, value: str) -> int:
+    """Record a DNS record (解析) of one of the unit's domains, pending review; returns its id."""
+    line = dns.RecordInput(domain, host, record_type, value)
+    return dns.submit(ctx.session, ctx.unit_id, line, ctx.actor, ctx.instance_id)
+
+
+def approve_dns_record(ctx: ActionContext, record_id: int) -> str:
+    """Review passed: the record takes effect, replacing the host's previous record."""
+    return dns.approve(ctx.session, ctx.unit_id, record_id, ctx.now)
+
+
+def refuse_dns_record(ctx: ActionContext, record_id: int, reason: str) -> str:
+    """Review refused: the record never takes effect; the unit sees the reason."""
+    return dns.refuse(ctx.session, ctx.unit_id, record_id, reason, ctx.now)
+
+
 def send_notification(ctx: ActionContext, mobile: str, email: str, subject: str, body: str) -> int:
     """Queue an SMS and an e-mail; subject and body are Jinja templates over the application data."""
     variables = {**ctx.data, **process_context.with_application_domains(ctx.names, ctx.data)}
     text = notifications.render(body, variables)
     title = notifications.render(subject, variables)
-    return notifications.queue(ctx.session, ctx.instance_id, {"sms": mobile, "email": email}, title, text)
+    return notifications.queue(ctx.session, ctx.instance_id, {"sms": mobile, "email": email}, title, text, ctx.now)
+
+
+def notify_office(ctx: ActionContext, role: str, subject: str, body: str, routing: str = "") -> int:
+    """Notify the office of `role` that handles this unit (e.g. a deadline reminder); texts as for notify.send."""
+    unit = ctx.session.get(Unit, ctx.unit_id)
+    try:
+        office = jurisdiction.route(ctx.session, unit, role, routing) if unit is not None else None
+    except jurisdiction.RoutingError as missing:
+        raise ServiceRefusal(missing.message) from missing
+    if not office:
+        raise ServiceRefusal(f"“{role}”不是审核机构的角色，不能向其发送提醒")
+    variables = {**ctx.data, **process_context.with_application_domains(ctx.names, ctx.data)}
+    title, text = notifications.render(subject, variables), notifications.render(body, variables)
+    recipient = {notifications.OFFICE_CHANNEL: office}
+    return notifications.queue(ctx.session, ctx.instance_id, recipient, title, text, ctx.now)
 
 
 _OPERATORS = {
     "domain.require_active": require_active_domain,
     "domain.verify_owned": verify_owned_domains,
     "domain.reserve": reserve_domain,
+    "domain.check_renewable": check_renewable,
     "domain.describe": describe_domain,
     "domain.activate": activate_domain,
     "domain.extend": extend_domain,
+    "domain.extend_paid": extend_paid_domains,
+    "dns.submit": submit_dns_record,
+    "dns.approve": approve_dns_record,
+    "dns.refuse": refuse_dns_record,
     "charge.create": create_charge,
+    "charge.create_each": create_charges,
     "charge.collect": collect_charge,
+    "charge.collect_all": collect_charges,
+    "charge.cancel": cancel_charges,
     "badge.issue": issue_badge,
     "badge.mark_deadline": mark_badge_deadline,
     "notify.send": send_notification,
+    "notify.office": notify_office,
 }

@@ -5,6 +5,7 @@ from app.models.audit import AuditEvent
 from app.models.badge import Certificate
 from app.models.billing import Charge, Remittance
 from app.models.calendar import CalendarDay
+from app.models.dns import DnsRecord
 from app.models.domain import Domain
 from app.models.draft import Draft
 from app.models.migration import InstanceMigration
@@ -31,6 +32,7 @@ __all__ = [
     "Certificate",
     "Charge",
     "Contact",
+    "DnsRecord",
     "Domain",
     "Draft",
     "InstanceMigration",

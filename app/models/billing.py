@@ -28,11 +28,15 @@ class Charge(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     domain_id: Mapped[int] = mapped_column(ForeignKey("domain.id"), index=True)
+    # The application that charges it: one registration has one charge, one renewal one per domain; an
+    # application's charges are collected, remitted and confirmed (认款) together.
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     purpose: Mapped[str] = mapped_column(String(20))  # register / renew
     years: Mapped[int] = mapped_column(Integer)
     tariff_yuan: Mapped[int] = mapped_column(Integer)
     amount_yuan: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="unpaid")  # unpaid/collected/remitted/confirmed
+    # unpaid/collected/remitted/confirmed, or cancelled when the application was withdrawn unpaid
+    status: Mapped[str] = mapped_column(String(20), default="unpaid")
     invoice_no: Mapped[str | None] = mapped_column(String(40))
     collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     remittance_id: Mapped[int | None] = mapped_column(ForeignKey("remittance.id"), index=True)

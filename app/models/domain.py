@@ -10,16 +10,29 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 from app.models._types import UTCDateTime, utcnow
 
+# The record's lifecycle. Only `active` domains are published (DNS, URL转发); `expired` is set by the worker
+# after the grace period, `frozen` and `deleted` by the 编办 with a reason. reserved/active/expired/frozen hold
+# the name; a deleted name may be applied for again.
+STATUS_LABELS = {
+    "reserved": "申请中",
+    "active": "正常",
+    "expired": "已过期",
+    "frozen": "已冻结",
+    "deleted": "已删除",
+}
+HELD_STATUSES = ("reserved", "active", "expired", "frozen")
+
 
 class Domain(db.Model):
-    """One domain; `status` is the record's lifecycle, not the application stage."""
+    """One domain; `status` is the record's lifecycle (STATUS_LABELS), not the application stage."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     name: Mapped[str] = mapped_column(String(200), index=True)  # 鄂尔多斯市人民政府.政务
     ascii_name: Mapped[str] = mapped_column(String(255), index=True)  # xn--….xn--zfr164b
     suffix: Mapped[str] = mapped_column(String(10))  # 政务 / 公益
-    status: Mapped[str] = mapped_column(String(20), default="reserved")  # reserved/active/released
+    status: Mapped[str] = mapped_column(String(20), default="reserved")  # a key of STATUS_LABELS
+    status_reason: Mapped[str] = mapped_column(String(200), default="")  # why the 编办 froze or deleted it
     years: Mapped[int] = mapped_column(Integer)
     host_mode: Mapped[str] = mapped_column(String(10))  # ip / url / none (red page)
     host_ip: Mapped[str] = mapped_column(String(45), default="")
@@ -31,3 +44,7 @@ class Domain(db.Model):
     registered_on: Mapped[date | None] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)

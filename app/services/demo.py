@@ -1,8 +1,9 @@
-"""Demo data for a fresh installation: offices and one unit of each kind."""
+"""Demo data for a fresh installation: offices, one unit of each kind plus a central organ, and accounts."""
 
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,13 +15,16 @@ from app.services.calendar import add_years
 from app.taskforms.formats import domain_suffix, to_ascii_domain
 
 DEMO_PASSWORD = "demo2026pw"
-DEMO_DOMAINS = ("鄂尔多斯市人民政府办公室.政务", "鄂尔多斯市第一人民医院.公益")
+DEMO_DOMAINS = ("鄂尔多斯市人民政府办公室.政务", "鄂尔多斯市第一人民医院.公益", "国家某某局.政务")
+ZHONGXIN_ROLE = "电子政务中心"  # a national role: one office for the whole country (migration 20261130_2000)
 # (username, role, display name, office code or unit index)
 DEMO_STAFF = (
     ("bianban", BIANBAN_ROLE, "鄂尔多斯市委编办 审核员", "编办:150600"),
     ("bianban2", BIANBAN_ROLE, "鄂尔多斯市委编办 审核员二", "编办:150600"),
     ("dongsheng", BIANBAN_ROLE, "东胜区委编办 审核员", "编办:150602"),
     ("conac", CONAC_ROLE, "CONAC 复审员", "CONAC"),
+    ("conac2", CONAC_ROLE, "CONAC 复审员二", "CONAC"),
+    ("zhongxin", ZHONGXIN_ROLE, "中央编办电子政务中心 审核员", "电子政务中心"),
     ("policy", POLICY_ROLE, "政策制定人员", None),
     ("admin", ADMIN_ROLE, "系统管理员", None),
 )
@@ -32,6 +36,13 @@ DEMO_OFFICES = (
         "code": "CONAC",
         "name": "政务和公益机构域名注册管理中心",
         "kind": "CONAC",
+        "region_code": None,
+        "level": "central",
+    },
+    {
+        "code": "电子政务中心",
+        "name": "中央编办电子政务中心",
+        "kind": "电子政务中心",
         "region_code": None,
         "level": "central",
     },
@@ -60,6 +71,18 @@ DEMO_UNITS = (
         "address": "鄂尔多斯市东胜区",
         "leader": "李院长",
         "contact": ("赵经办", "13900139000", "zhao@example.cn"),
+    },
+    {  # a central organ: its 初审, 再审 and paper go to the 电子政务中心 where a procedure says so
+        "name": "国家某某局",
+        "uscc": "111000000000123437",
+        "unit_type": "党政机关",
+        "nature": "机关",
+        "affiliation": "中央和国家机关",
+        "region_code": "110000",
+        "level": "province",
+        "address": "北京市西城区",
+        "leader": "陈局长",
+        "contact": ("孙经办", "13700137000", "sun@example.cn"),
     },
 )
 
@@ -103,13 +126,19 @@ def _active_domain(session: Session, unit: Unit, name: str) -> None:
     )
 
 
+@cache
+def _demo_password_hash() -> str:
+    """The demo accounts share one published password, so one argon2 hash (most of a second) serves them all."""
+    return hash_password(DEMO_PASSWORD)
+
+
 def _unit_account(session: Session, username: str, unit: Unit) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         user = User(
             username=username,
             display_name=unit.name,
-            password_hash=hash_password(DEMO_PASSWORD),
+            password_hash=_demo_password_hash(),
             role=UNIT_ROLE,
             unit=unit,
         )
@@ -126,7 +155,7 @@ def _staff_account(session: Session, username: str, role: str, display_name: str
         user = User(
             username=username,
             display_name=display_name,
-            password_hash=hash_password(DEMO_PASSWORD),
+            password_hash=_demo_password_hash(),
             role=role,
             office=office,
         )

@@ -1,4 +1,4 @@
-"""Chinese domain names: reservation on application, activation, renewal."""
+"""Chinese domain names: reservation on application, activation (renewal: services/renewals.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Domain
+from app.models.domain import HELD_STATUSES
 from app.services.calendar import add_years
 from app.services.errors import ServiceRefusal
 from app.taskforms.formats import domain_suffix, to_ascii_domain
-
-_HELD = ("reserved", "active")
 
 
 def active_domains(session: Session, unit_id: int, suffix: str, today: date) -> list[Domain]:
@@ -60,7 +59,7 @@ def reserve(session: Session, unit_id: int, instance_id: int, fields: dict[str, 
     taken = session.scalar(
         select(Domain.id).where(
             Domain.name == name,
-            Domain.status.in_(_HELD),
+            Domain.status.in_(HELD_STATUSES),
             Domain.instance_id.is_distinct_from(instance_id),  # rows without an application count too
         )
     )
@@ -84,37 +83,10 @@ def _owned(session: Session, unit_id: int, domain_id: int) -> Domain:
     return domain
 
 
-def describe(session: Session, unit_id: int, domain_id: int) -> dict[str, object]:
-    """A registered domain of the unit, for renewal; refuse reservations and released names."""
-    domain = _owned(session, unit_id, domain_id)
-    if domain.status != "active":
-        raise ServiceRefusal(f"域名 {domain.name} 尚未注册成功，不能续费", field="domain_id")
-    return {
-        "id": domain.id,
-        "name": domain.name,
-        "status": domain.status,
-        "expires_on": domain.expires_on.isoformat() if domain.expires_on else None,
-        "contact_name": domain.contact_name,
-        "contact_mobile": domain.contact_mobile,
-        "contact_email": domain.contact_email,
-    }
-
-
 def activate(session: Session, unit_id: int, domain_id: int, years: int, today: date) -> str:
     """Registration succeeded: the domain runs `years` from today."""
     domain = _owned(session, unit_id, domain_id)
     domain.status, domain.years = "active", years
     domain.registered_on, domain.expires_on = today, add_years(today, years)
-    session.flush()
-    return domain.expires_on.isoformat()
-
-
-def extend(session: Session, unit_id: int, domain_id: int, years: int) -> str:
-    """Renewal succeeded: the term is extended from the current expiry date."""
-    domain = _owned(session, unit_id, domain_id)
-    if domain.expires_on is None:
-        raise ServiceRefusal(f"域名 {domain.name} 尚未注册成功，不能续费")
-    domain.expires_on = add_years(domain.expires_on, years)
-    domain.years += years
     session.flush()
     return domain.expires_on.isoformat()

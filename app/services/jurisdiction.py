@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from app.models import InstanceOffice, Office, ProcessInstance, Role, Unit, WorkItem
 from app.models.account import BIANBAN_ROLE, UNIT_ROLE
@@ -144,6 +144,54 @@ def instance_for(session: Session, user: Any, business_key: str) -> ProcessInsta
 
 def work_item_for(session: Session, user: Any, item_id: int) -> WorkItem | None:
     return session.scalar(visible_work_items(user).where(WorkItem.id == item_id))
+
+
+# ---- the units an office answers for (maintenance, domain queries, fees) ----------------------
+
+
+def office_units(session: Session, office_code: str | None) -> Select[tuple[int]]:
+    """Ids of the units whose tasks of the office's kind go to this office (see `route`): the units of its
+    region and of the regions below it that have no office of that kind nearer to them. A national office
+    answers for every unit; an unknown office for none."""
+    office = session.scalar(select(Office).where(Office.code == office_code)) if office_code else None
+    if office is None:
+        return select(Unit.id).where(Unit.id.is_(None))
+    if office.region_code is None:
+        return select(Unit.id)
+    prefix = region_prefix(office.region_code)
+    nearer = aliased(Office)
+    nearer_exists = exists().where(
+        nearer.kind == office.kind,
+        nearer.region_code != office.region_code,
+        nearer.region_code.startswith(prefix),
+        nearer.region_code.in_([Unit.region_code, func.substr(Unit.region_code, 1, 4) + "00"]),
+    )
+    return select(Unit.id).where(Unit.region_code.startswith(prefix), ~nearer_exists)
+
+
+def unit_for(session: Session, user: Any, unit_id: int) -> Unit | None:
+    """The unit, if the user answers for it: a unit account its own, a 编办 the units of its jurisdiction."""
+    if user.role == UNIT_ROLE:
+        return session.get(Unit, unit_id) if unit_id == user.unit_id else None
+    if user.role != BIANBAN_ROLE:
+        return None
+    return session.scalar(select(Unit).where(Unit.id == unit_id, Unit.id.in_(office_units(session, user.office_code))))
+
+
+def visible_units(session: Session, user: Any) -> Select[tuple[int]]:
+    """Ids of the units whose domains and fees the user sees (their own, or a 编办's jurisdiction)."""
+    if user.role == UNIT_ROLE:
+        return select(Unit.id).where(Unit.id == user.unit_id)
+    if user.role != BIANBAN_ROLE:
+        return select(Unit.id).where(Unit.id.is_(None))
+    return office_units(session, user.office_code)
+
+
+def region_prefix(code: str) -> str:
+    """GB/T 2260 codes pad with zeros: 150000 (province) covers 15xxxx, 150600 (city) 1506xx."""
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
 
 
 def fee_office(session: Session, unit: Unit) -> str:

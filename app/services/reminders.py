@@ -16,7 +16,6 @@ from app.services.errors import ServiceRefusal
 
 ACTION = "remind"
 SUBJECT = "催办"
-CHANNEL = "email"
 NOT_OVERDUE = "审核尚未超期，暂不能催办"
 ALREADY_TODAY = "今天已催办过，请明天再试"
 
@@ -66,7 +65,8 @@ def remind(session: Session, instance: ProcessInstance, actor: Actor, unit_name:
     for item in current.overdue:
         due = item.due_at.astimezone(BEIJING).strftime("%Y-%m-%d") if item.due_at else ""
         body = f"{unit_name}催办申请 {instance.business_key}：“{item.title}”已超过办理期限（{due}），请尽快办理。"
-        notifications.queue(session, instance.id, {CHANNEL: item.office_code or item.role}, SUBJECT, body)
+        recipient = {notifications.OFFICE_CHANNEL: item.office_code} if item.office_code else {}
+        notifications.queue(session, instance.id, recipient, SUBJECT, body, now)
     session.add(
         AuditEvent(
             at=now,

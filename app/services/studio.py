@@ -46,6 +46,27 @@ _PATH = re.compile(
     rf"{FORMS_FOLDER}/[A-Za-z0-9_.-]+\.schema\.json"
     rf"|{DOCUMENTS_FOLDER}/[a-z][a-z0-9_-]{{0,39}}({'|'.join(re.escape(s) for s in DOCUMENT_SUFFIXES)})"
 )
+# What each operator does, in the words the studio shows policy staff (the registry's docstrings are for
+# programmers); an operator missing here shows its docstring.
+OPERATOR_TITLES = {
+    "domain.require_active": "要求单位持有有效的域名（否则不能申请）",
+    "domain.verify_owned": "核对所填域名是否为本单位的有效域名",
+    "domain.reserve": "预留申请的域名",
+    "domain.check_renewable": "核对续费的域名（本单位已注册、未冻结或删除、没有未办结的续费）",
+    "domain.describe": "读取一个域名的信息（名称、到期日、联系人；按单个域名续费的旧版流程）",
+    "domain.activate": "域名注册成功：按年限启用",
+    "domain.extend": "域名续费成功：顺延一个域名的到期日（按单个域名续费的旧版流程）",
+    "domain.extend_paid": "域名续费成功：各域名按已缴年限顺延到期日",
+    "charge.create": "生成缴费信息（收费标准 × 年限）",
+    "charge.create_each": "为每个域名生成缴费信息（收费标准 × 年限）",
+    "charge.collect": "登记编办确认收费（发票号码）",
+    "charge.collect_all": "登记编办对本申请全部费用的确认收费（一张发票）",
+    "charge.cancel": "撤回未缴费的申请：作废其费用",
+    "badge.issue": "发放网站标识代码",
+    "badge.mark_deadline": "记录挂标期限已过",
+    "notify.send": "发送短信和电子邮件通知单位",
+    "notify.office": "通知办理机构（如催办提醒）",
+}
 CONCURRENT = "另一位同事刚刚部署了本流程的新版本，本次部署未生效，草稿已保留；请查看最新版本后再部署"
 ROLLBACK_COMMENT = "回滚到 v{version}"
 
@@ -194,7 +215,7 @@ def bundle(process_id: str, file_name: str, submission: Submission) -> Bundle:
     data = submission.xml.encode("utf-8")
     root = parse_xml_safely(data, get_engine().definitions.max_bytes)
     found = _executable_process_ids(root)
-    if found and found != [process_id]:
+    if len(found) == 1 and found[0] != process_id:  # none or several: the compile names that problem
         raise DeployError([(found[0], f"流程标识（id）须保持为 {process_id}；新流程请另行建立")])
     named = set()
     for reference in referenced_files(root):

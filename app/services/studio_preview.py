@@ -21,6 +21,8 @@ from jinja2.exceptions import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from app.engine.bundles import FORMS_FOLDER
+from app.engine.texts import TextError, procedure_variables
+from app.engine.texts import render as render_text
 from app.services import documents
 from app.services.document_pdf import TableLayout
 from app.services.errors import ServiceRefusal
@@ -131,12 +133,14 @@ def _titles(files: Mapping[str, str], data: Mapping[str, Any]) -> dict[str, str]
 # ---- forms -----------------------------------------------------------------------------------
 
 
-def form_fields(file_name: str, text: str) -> tuple[dict[str, Any], list[FieldView]]:
-    """The form as the unit's wizard draws it (schema, fields); a Chinese refusal if it is not usable."""
-    library = FormLibrary({file_name: text})
+def form_fields(file_name: str, text: str, procedure: Mapping[str, str]) -> tuple[dict[str, Any], list[FieldView]]:
+    """The form as the unit's wizard draws it (schema, fields), its texts filled in as a deployed version
+    fills them (procedure properties, fees); a Chinese refusal if it is not usable."""
+    variables = procedure_variables(procedure, date.today())
+    library = FormLibrary({file_name: text}).with_texts(lambda source: render_text(source, variables))
     try:
         schema = library.schema(file_name)
-    except FormSchemaError as exc:
+    except (FormSchemaError, TextError) as exc:
         raise ServiceRefusal(str(exc)) from exc
     properties = schema.get("properties", {})
     if not isinstance(properties, dict) or not all(isinstance(p, dict) for p in properties.values()):
@@ -193,7 +197,7 @@ def text_preview(text: str, files: Mapping[str, str], procedure: Mapping[str, st
     variables = {
         **sample_application(files),
         **SAMPLE_CONTEXT,
-        "procedure": dict(procedure),
+        **procedure_variables(procedure, date.today()),
         "business_key": SAMPLE_KEY,
     }
     try:

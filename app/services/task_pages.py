@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from app.engine import get_engine
 from app.engine.definitions import CompiledDefinition
 from app.models import AuditEvent, ProcessInstance, Unit, User, WorkItem
-from app.services import applications
+from app.services import applications, payments
 from app.services.assignment import colleagues
+from app.services.payments import Bill
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class TaskPage:
     sections: list[Section]
     colleagues: list[User]
     timeline: list[AuditEvent]
+    bill: Bill | None = None  # the application's fees, when it charges any
+    fee_years_field: str = ""  # the form field that sets the years paid for (task property feeYearsField)
+    values: dict[str, Any] = field(default_factory=dict)  # what the form starts with
 
 
 def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
@@ -53,7 +57,16 @@ def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
         sections=sections(earlier_forms, data),
         colleagues=colleagues(session, user),
         timeline=applications.timeline(session, instance.id),
+        **_fee_collection(session, compiled, item, instance.id),
     )
+
+
+def _fee_collection(session: Session, compiled: CompiledDefinition, item: WorkItem, instance_id: int) -> dict[str, Any]:
+    """On a task that collects the fees (property feeYearsField), the amount due and the years applied for."""
+    bill = payments.bill_of(session, instance_id)
+    years_field = compiled.element_properties(item.task_name).get("feeYearsField", "")
+    values = {years_field: bill.years} if years_field and bill and bill.unpaid else {}
+    return {"bill": bill, "fee_years_field": years_field if bill else "", "values": values}
 
 
 def diagram_forms(compiled: CompiledDefinition) -> list[str]:

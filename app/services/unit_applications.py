@@ -18,14 +18,16 @@ from app.engine import get_engine
 from app.engine.definitions import CompiledDefinition, all_task_specs
 from app.engine.errors import EngineError
 from app.engine.runner import WITHDRAW_MESSAGE
-from app.models import AuditEvent, Certificate, Domain, ProcessInstance, Unit, WorkItem
-from app.services import applications, badges, drafts, procedures, reminders
+from app.models import AuditEvent, Certificate, Contact, Domain, ProcessInstance, Unit, WorkItem
+from app.services import applications, badges, drafts, payments, procedures, reminders
 from app.services.audit import Actor
 from app.services.paging import Paged
 from app.services.task_pages import Section, sections
 
 UNIT_LANE = "单位"
 REJECTED = "reject"
+# Form fields one of the unit's contacts fills in: field → Contact attribute.
+CONTACT_FIELDS = {"contact_name": "name", "contact_mobile": "mobile", "contact_email": "email"}
 
 
 # ---- 办事指南 ---------------------------------------------------------------------------
@@ -57,14 +59,34 @@ def guide_for(session: Session, unit: Unit, process_id: str) -> UnitGuide | None
 def form_choices(session: Session, unit: Unit, data: dict[str, Any]) -> dict[str, list[tuple[Any, str]]]:
     """Options the page offers: the domains a check of the diagram found, or the unit's registered domains."""
     choices: dict[str, list[tuple[Any, str]]] = {}
+    owned = list(
+        session.scalars(
+            select(Domain)
+            .where(Domain.unit_id == unit.id, Domain.status.in_(("active", "expired")))
+            .order_by(Domain.expires_on)
+        )
+    )
     found = data.get("active_domains")
     if isinstance(found, list):
         choices["domains"] = [(d["name"], f"{d['name']}（有效期至 {d['expires_on']}）") for d in found]
-    registered = session.scalars(
-        select(Domain).where(Domain.unit_id == unit.id, Domain.status == "active").order_by(Domain.expires_on)
-    )
-    choices["domain_id"] = [(d.id, f"{d.name}（到期日 {d.expires_on}）") for d in registered]
+    else:  # e.g. 域名续费: the registered domains, expired ones too
+        choices["domains"] = [(d.name, f"{d.name}（到期日 {d.expires_on}，{d.status_label}）") for d in owned]
+    choices["record_domain"] = [(d.name, d.name) for d in owned if d.status == "active"]  # 域名解析
     return choices
+
+
+def contact_choices(unit: Unit, schema: dict[str, Any]) -> list[Contact]:
+    """The unit's contacts to choose from (选择联系人, seed 001), when the form asks for a contact."""
+    fields = schema.get("properties", {})
+    return list(unit.contacts) if all(f in fields for f in CONTACT_FIELDS) else []
+
+
+def with_contact(unit: Unit, schema: dict[str, Any], data: dict[str, Any], contact_id: str) -> dict[str, Any]:
+    """The form data with the chosen contact's details: what the procedure stores is still the three fields."""
+    contact = next((c for c in contact_choices(unit, schema) if str(c.id) == contact_id), None)
+    if contact is None:
+        return data
+    return {**data, **{field: getattr(contact, attr) for field, attr in CONTACT_FIELDS.items()}}
 
 
 # ---- 我的申请 ---------------------------------------------------------------------------
@@ -121,6 +143,7 @@ class TaskPage:
     choices: dict[str, list[tuple[Any, str]]]
     reason: str  # 不通过原因 of the last review, if it was a rejection
     draft_saved_at: datetime | None
+    contacts: list[Contact]  # the unit's contacts, when the form asks for one
 
 
 def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
@@ -143,6 +166,7 @@ def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
         choices=form_choices(session, instance.unit, data),
         reason=rejection_reason(data),
         draft_saved_at=draft.updated_at if draft else None,
+        contacts=contact_choices(instance.unit, schema),
     )
 
 
@@ -151,7 +175,7 @@ def _from_account(unit: Unit, fields: dict[str, Any]) -> dict[str, str]:
     contact = unit.contacts[0] if unit.contacts else None
     known = {"site_name": unit.name}
     if contact is not None:
-        known |= {"contact_name": contact.name, "contact_mobile": contact.mobile, "contact_email": contact.email}
+        known |= {field: getattr(contact, attr) for field, attr in CONTACT_FIELDS.items()}
     return {name: value for name, value in known.items() if name in fields and value}
 
 
@@ -206,6 +230,7 @@ class ApplicationPage:
     reminder: reminders.ReminderState
     withdrawable: bool
     certificates: list[Certificate]  # badges issued by this application
+    bill: payments.Bill | None = None  # what the application charges, while some of it is unpaid (待缴费)
 
 
 def application_page(session: Session, instance: ProcessInstance, now: datetime) -> ApplicationPage:
@@ -233,7 +258,13 @@ def application_page(session: Session, instance: ProcessInstance, now: datetime)
         reminder=reminders.state(session, instance, now),
         withdrawable=_withdrawable(compiled, others),
         certificates=badges.for_instance(session, instance.id),
+        bill=_due(session, instance),
     )
+
+
+def _due(session: Session, instance: ProcessInstance) -> payments.Bill | None:
+    bill = payments.bill_of(session, instance.id)
+    return bill if bill is not None and bill.unpaid and instance.status == "running" else None
 
 
 def main_stages(compiled: CompiledDefinition) -> list[str]:

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.engine import get_engine
-from app.models import AuditEvent, Domain, ProcessInstance, Unit, WorkflowDefinition, WorkItem
+from app.models import AuditEvent, Charge, Domain, ProcessInstance, Unit, WorkflowDefinition, WorkItem
 from app.services.calendar import BEIJING
 from app.services.jurisdiction import visible_instances, visible_work_items
 from app.services.paging import Paged
@@ -128,6 +128,21 @@ def inbox(
     return Inbox(rows, total, page, page_size, by_stage, by_procedure)
 
 
+def inbox_rows(
+    session: Session, user: Any, filters: InboxFilters, sort: str, now: datetime, limit: int
+) -> list[InboxRow]:
+    """Every row of the filtered 待办 (up to `limit`), in the list's order: what its export holds."""
+    rows: list[InboxRow] = []
+    page = 1
+    while len(rows) < limit:
+        found = inbox(session, user, filters, sort, page, MAX_PAGE_SIZE, now)
+        rows += found.rows
+        if page >= found.pages:
+            break
+        page += 1
+    return rows[:limit]
+
+
 def _narrowed(query: Select[Any], filters: InboxFilters, sort: str = "") -> Select[Any]:
     """The work-item table joined only to what the filters and the sort read: counts stay index-only."""
     query = query.select_from(WorkItem)
@@ -194,11 +209,20 @@ def _is_overdue(item: WorkItem, now: datetime) -> bool:
 
 
 def _domain_names(session: Session, instance_ids: list[int]) -> dict[int, str]:
-    """The domain each application registers, where there is one (only the page's rows)."""
+    """The domains each application registers or renews, where it has any (only the page's rows)."""
     if not instance_ids:
         return {}
-    query = select(Domain.instance_id, Domain.name).where(Domain.instance_id.in_(instance_ids))
-    return {instance_id: name for instance_id, name in session.execute(query.order_by(Domain.id))}
+    registered = select(Domain.instance_id, Domain.name).where(Domain.instance_id.in_(instance_ids))
+    renewed = (
+        select(Charge.instance_id, Domain.name)
+        .join(Domain, Domain.id == Charge.domain_id)
+        .where(Charge.instance_id.in_(instance_ids), Charge.purpose == "renew", Charge.status != "cancelled")
+    )
+    names: dict[int, list[str]] = {}
+    for query in (registered.order_by(Domain.id), renewed.order_by(Charge.id)):
+        for instance_id, name in session.execute(query):
+            names.setdefault(instance_id, []).append(name)
+    return {instance_id: "、".join(dict.fromkeys(found)) for instance_id, found in names.items()}
 
 
 def _facets(session: Session, user: Any) -> tuple[list[tuple[str, int]], list[tuple[str, str, int]]]:

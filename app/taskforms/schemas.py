@@ -12,7 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
 
-from app.taskforms.formats import FORMAT_CHECKER, FORMAT_MESSAGES, NORMALISERS
+from app.taskforms.formats import FORMAT_CHECKER, NORMALISERS, format_message
 from app.taskforms.render import is_multiline
 from app.taskforms.text import TextRefused, clean_text
 
@@ -65,7 +65,7 @@ class FormLibrary:
         """Field → Chinese message for every problem; empty when the data is valid."""
         validator = self._validator(name)
         problems: dict[str, str] = {}
-        for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+        for error in sorted(validator.iter_errors(data), key=_field_then_format_first):
             field_name, message = _explain(error, validator.schema)
             problems.setdefault(field_name, message)
         return problems
@@ -151,6 +151,11 @@ def _title(schema: dict[str, Any], field: str) -> str:
     return str(prop.get("title") or field)
 
 
+def _field_then_format_first(error: ValidationError) -> tuple[list[Any], bool]:
+    """By field; within a field a format's own message first, as it names the exact cause (e.g. too long)."""
+    return [str(p) for p in error.absolute_path], error.validator != "format"
+
+
 def _explain(error: ValidationError, root: dict[str, Any]) -> tuple[str, str]:
     if error.validator == "required":
         missing = next((f for f in error.validator_value if f not in (error.instance or {})), "")
@@ -163,7 +168,7 @@ def _explain(error: ValidationError, root: dict[str, Any]) -> tuple[str, str]:
 def _message(error: ValidationError, title: str) -> str:
     value = error.validator_value
     messages = {
-        "format": FORMAT_MESSAGES.get(str(value), f"{title}格式不正确"),
+        "format": format_message(str(value), error.instance) or f"{title}格式不正确",
         "maxLength": f"{title}不能超过 {value} 个字符",
         "minLength": f"请填写{title}" if value == 1 else f"{title}至少 {value} 个字符",
         "pattern": f"{title}格式不正确（不能包含 < > 等字符）" if "<>" in str(value) else f"{title}格式不正确",

@@ -7,6 +7,7 @@ from flask_babel import get_locale
 
 from app.services.numerals import chinese_numeral
 from app.web.errors import init_errors
+from app.web.forwarding import init_forwarding
 from app.web.headers import init_headers
 from app.web.input_policy import init_query_policy
 
@@ -15,6 +16,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.auth.routes import blueprint as auth
     from app.web.public.routes import blueprint as public
 
+    init_forwarding(app)  # first: a forwarded domain's visitor never reaches the platform's pages
     for blueprint in (public, auth, *_audience_blueprints()):
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"current_locale": str(get_locale())})
@@ -28,8 +30,10 @@ def _audience_blueprints() -> list:
     from app.web.admin.routes import blueprint as admin
     from app.web.applications.routes import blueprint as applications
     from app.web.billing.routes import blueprint as billing
+    from app.web.domains.routes import blueprint as domains
     from app.web.studio.routes import blueprint as studio
+    from app.web.units.routes import blueprint as units
     from app.web.wizard.routes import blueprint as wizard
     from app.web.worklist.routes import blueprint as worklist
 
-    return [wizard, worklist, applications, billing, admin, studio]
+    return [wizard, worklist, applications, billing, domains, units, admin, studio]

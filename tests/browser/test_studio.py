@@ -31,6 +31,14 @@ def open_editor(page: Page) -> None:
     expect(page.locator("#studio-editor.studio-ready")).to_be_attached(timeout=WAIT_MS)
 
 
+def select_two(page: Page, first: str, second: str) -> None:
+    """A multi-selection: its context pad must not bring anything the page's CSP blocks (the fixture checks)."""
+    page.locator(f'[data-element-id="{first}"]').first.click()
+    page.locator(f'[data-element-id="{second}"]').first.click(modifiers=["Shift"])
+    expect(page.locator(".djs-context-pad .entry")).to_have_count(1)  # 删除 only
+    page.keyboard.press("Escape")
+
+
 def rename_task(page: Page, element_id: str, name: str) -> None:
     page.locator(f'[data-element-id="{element_id}"]').first.click()
     box = page.get_by_label("名称", exact=True)
@@ -73,6 +81,33 @@ def check_and_deploy(page: Page, shot: Any) -> None:
     expect(page.locator(".modal-backdrop")).to_have_count(0)
 
 
+def review_the_versions(page: Page, shot: Any) -> None:
+    """The version list (who, when, why), the roll-back confirmation, the comparison and a stored version."""
+    page.get_by_role("link", name="查看版本记录").click()
+    row = page.get_by_role("row", name="v2")
+    expect(row).to_contain_text(COMMENT)
+    expect(row).to_contain_text("policy")
+    shot(page, "studio-07-versions")
+    page.get_by_role("row", name="v1").get_by_role("button", name="回滚").click()
+    rollback = page.get_by_role("dialog", name="回滚到 v1？")
+    expect(rollback).to_have_css("opacity", "1")
+    expect(rollback.locator(".modal-dialog")).to_have_css("transform", "none")  # the fade-in has ended
+    shot(page, "studio-07-rollback-dialog")
+    rollback.get_by_role("button", name="取消").click()
+    expect(rollback).to_be_hidden()
+    page.get_by_role("button", name="比较所选版本").click()
+    expect(page.get_by_role("heading", name="比较 v1 → v2")).to_be_visible()
+    expect(page.locator(".studio-changed").first).to_be_attached(timeout=WAIT_MS)
+    expect(page.get_by_text("字段 contact_name 的标题：联系人姓名 → 经办人姓名")).to_be_visible()
+    shot(page, "studio-08-compare")
+    page.go_back()
+    page.get_by_role("row", name="v1").get_by_role("link", name="查看").click()
+    expect(page.locator(".bpmn-canvas .djs-element").first).to_be_attached(timeout=WAIT_MS)
+    page.locator('[data-element-id="fill_application"]').first.click()
+    expect(page.locator("[data-element-details]")).to_contain_text("填写域名申请")
+    shot(page, "studio-09-version")
+
+
 def test_policy_staff_change_a_procedure_and_new_applications_follow(new_page: Any, shot: Any) -> None:
     unit = new_page()
     log_in(unit, "unit1")
@@ -88,6 +123,7 @@ def test_policy_staff_change_a_procedure_and_new_applications_follow(new_page: A
 
     open_editor(policy)
     shot(policy, "studio-02-editor")
+    select_two(policy, "reserve_domain", "fill_application")
     rename_task(policy, "fill_application", "填写中文域名申请")
     expect(policy.locator('[data-element-id="fill_application"]').first).to_contain_text("填写中文域名申请")
     shot(policy, "studio-02-panel")
@@ -96,22 +132,7 @@ def test_policy_staff_change_a_procedure_and_new_applications_follow(new_page: A
     check_and_deploy(policy, shot)
     shot(policy, "studio-06-deployed")
 
-    policy.get_by_role("link", name="查看版本记录").click()
-    row = policy.get_by_role("row", name="v2")
-    expect(row).to_contain_text(COMMENT)
-    expect(row).to_contain_text("policy")
-    shot(policy, "studio-07-versions")
-    policy.get_by_role("button", name="比较所选版本").click()
-    expect(policy.get_by_role("heading", name="比较 v1 → v2")).to_be_visible()
-    expect(policy.locator(".studio-changed").first).to_be_attached(timeout=WAIT_MS)
-    expect(policy.get_by_text("字段 contact_name 的标题：联系人姓名 → 经办人姓名")).to_be_visible()
-    shot(policy, "studio-08-compare")
-    policy.go_back()
-    policy.get_by_role("row", name="v1").get_by_role("link", name="查看").click()
-    expect(policy.locator(".bpmn-canvas .djs-element").first).to_be_attached(timeout=WAIT_MS)
-    policy.locator('[data-element-id="fill_application"]').first.click()
-    expect(policy.locator("[data-element-details]")).to_contain_text("填写域名申请")
-    shot(policy, "studio-09-version")
+    review_the_versions(policy, shot)
 
     apply_for(unit, PROCEDURE)
     expect(unit.get_by_role("heading", name="填写中文域名申请")).to_be_visible()
@@ -121,3 +142,41 @@ def test_policy_staff_change_a_procedure_and_new_applications_follow(new_page: A
     expect(unit.get_by_role("heading", name="填写域名申请")).to_be_visible()
     expect(unit.get_by_label("联系人姓名")).to_be_visible()
     expect(unit.get_by_text("经办部门")).to_have_count(0)
+
+
+def test_print_templates_and_notification_texts_are_previewed(new_page: Any, shot: Any) -> None:
+    """文书与通知: the 申请函 template previews with sample data; a notification's text previews in the panel."""
+    policy = new_page()
+    log_in(policy, "policy")
+    policy.get_by_role("row", name="党政机关网站开办审核/资格复核").get_by_role("link", name="编辑").click()
+    expect(policy.locator("#studio-editor.studio-ready")).to_be_attached(timeout=WAIT_MS)
+    policy.get_by_role("tab", name="文书与通知").click()
+    preview = policy.locator("[data-text-preview]")
+    expect(preview).to_contain_text("关于申请对网站开办审核和资格复核的函", timeout=WAIT_MS)
+    expect(preview).to_contain_text("鄂尔多斯市人民政府办公室")
+    shot(policy, "studio-10-documents")
+
+    notices = policy.locator("[data-text-list] .list-group").last.get_by_role("button")
+    notices.first.click()
+    panel = policy.locator("[data-panel]")
+    expect(panel.get_by_label("服务操作")).to_have_value("notify.send", timeout=WAIT_MS)
+    panel.get_by_role("button", name="预览").first.click()
+    shown = panel.locator(".studio-preview-text").first
+    expect(shown).to_have_text("网站开办审核/资格复核申请初审未通过", timeout=WAIT_MS)
+    shown.scroll_into_view_if_needed()
+    shot(policy, "studio-11-notification")
+
+    policy.locator('[data-element-id="flow_first_reject_label"]').click()
+    condition = panel.get_by_label("条件")
+    expect(condition).to_have_value('decision == "reject"')
+    condition.evaluate("box => box.setSelectionRange(box.value.length, box.value.length)")
+    condition.press("End")
+    condition.type(" and ")
+    panel.get_by_label("插入名称").select_option("unit_type")
+    expect(condition).to_have_value('decision == "reject" and unit_type')
+    shot(policy, "studio-12-condition")
+
+    policy.locator('[data-element-id="lane_bianban"]').click(position={"x": 15, "y": 60})
+    expect(panel.get_by_label("办理角色（泳道名称）")).to_have_value("编办")
+    expect(panel.get_by_label("分派给哪个机构")).to_be_visible()
+    shot(policy, "studio-13-lane")

@@ -40,7 +40,7 @@
         const modeler = new window.BpmnJS({
           container: root.querySelector("[data-canvas]"),
           moddleExtensions: { spiffworkflow: Studio.moddle },
-          additionalModules: [Studio.translateModule],
+          additionalModules: [Studio.translateModule, Studio.withoutAlignModule],
         });
         return modeler.importXML(draft.xml).then((result) => wire(modeler, result.warnings || []));
       })

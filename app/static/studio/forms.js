@@ -150,8 +150,8 @@
         textual ? labelled("选项（可选）", options, "填写后显示为单选、下拉或多选；留空为自由填写。") : null));
       return h("div", { className: "card mb-2 studio-field", dataset: { field: name } }, h("div", { className: "card-body py-2" },
         h("div", { className: "row g-2 align-items-end" },
-          labelled("字段名", nameBox, null, "col-sm-4 mb-0"), labelled("标题（填表人看到的）", title, null, "col-sm-5 mb-0"),
-          h("div", { className: "col-sm-3 d-flex align-items-center justify-content-between" },
+          labelled("字段名", nameBox, null, "col-sm-3 mb-0"), labelled("标题（填表人看到的）", title, null, "col-sm-5 mb-0"),
+          h("div", { className: "col-sm-4 d-flex align-items-center justify-content-between text-nowrap" },
             h("div", { className: "form-check mb-1" }, requiredBox, h("label", { className: "form-check-label small", attrs: { for: requiredBox.id }, text: "必填" })),
             h("div", { className: "btn-group btn-group-sm mb-1" },
               h("button", { className: "btn btn-outline-secondary", text: "↑", attrs: { type: "button", title: "上移", "aria-label": "上移 " + name, disabled: index === 0 }, on: { click: () => move(schema, names, index, -1) } }),
@@ -257,7 +257,8 @@
     const refreshPreview = Studio.debounce(() => {
       if (!selected) { preview.replaceChildren(h("p", { className: "text-muted small", text: "选择表单后在此预览。" })); return; }
       const path = selected;
-      Studio.post(previewUrl, { name: path.slice(6), text: state.files[path] }).then((result) => {
+      const procedure = state.procedureProperties ? state.procedureProperties() : {};
+      Studio.post(previewUrl, { name: path.slice(6), text: state.files[path], procedure }).then((result) => {
         if (path !== selected) { return; }
         if (typeof result.body === "string") { preview.innerHTML = result.body; } // server-rendered, escaped by Jinja
         else { preview.replaceChildren(h("div", { className: "alert alert-danger small", text: Studio.failure(result) })); }

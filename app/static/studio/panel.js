@@ -38,7 +38,6 @@
     function write(fn) {
       writing = true;
       try { fn(); } finally { writing = false; }
-      Studio.emit("changed");
     }
 
     // ---- form controls -------------------------------------------------------------------
@@ -107,10 +106,11 @@
             on: { click: () => { write(() => model.setProperty(element, bo, key, "")); render(current); } } }))));
       const newKey = input("", () => {}, { placeholder: "属性名", "aria-label": "新属性名" });
       const newValue = input("", () => {}, { placeholder: "值", "aria-label": "新属性值" });
-      const add = h("button", { className: "btn btn-sm btn-outline-secondary", text: "添加", attrs: { type: "button" },
+      const add = h("button", { className: "btn btn-sm btn-outline-secondary text-nowrap", text: "添加", attrs: { type: "button" },
         on: { click: () => {
-          if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(newKey.value.trim())) { newKey.classList.add("is-invalid"); return; }
-          write(() => model.setProperty(element, bo, newKey.value.trim(), newValue.value.trim() || " "));
+          if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(newKey.value.trim())) { newKey.classList.add("is-invalid"); newKey.title = "属性名须以字母开头，只含字母、数字和下划线"; return; }
+          if (!newValue.value.trim()) { newValue.classList.add("is-invalid"); newValue.title = "请填写属性值"; return; }
+          write(() => model.setProperty(element, bo, newKey.value.trim(), newValue.value.trim()));
           render(current);
         } } });
       return h("div", { className: "mb-2" },
@@ -206,7 +206,10 @@
       const section = [field("服务操作", pick, chosen ? chosen.summary : "操作由平台提供，参数是基于申请数据的表达式。")];
       section.push(field("结果保存为", input(current.resultVariable, (v) => write(() => model.setResultVariable(element, bo, v))),
         "操作的结果存入此名称，后续条件和文字可以使用。"));
-      (chosen ? chosen.params : []).forEach((p) => section.push(parameterField(element, bo, p, current.params[p.name])));
+      // Texts first: the wording of a notification is what policy staff change most.
+      const isText = (p) => p.type === "str" && Studio.literalText((current.params[p.name] || {}).value || "\"\"") !== null;
+      const params = chosen ? chosen.params.filter(isText).concat(chosen.params.filter((p) => !isText(p))) : [];
+      params.forEach((p) => section.push(parameterField(element, bo, p, current.params[p.name])));
       Object.keys(current.params).filter((id) => !chosen || !chosen.params.find((p) => p.name === id)).forEach((id) =>
         section.push(h("div", { className: "alert alert-warning py-1 px-2 small" }, "参数 " + id + " 不属于该操作 ",
           h("button", { className: "btn btn-sm btn-link p-0", text: "删除", attrs: { type: "button" },
@@ -224,7 +227,8 @@
       const label = param.name + (param.optional ? "（可选）" : "") + (mode === "text" ? " · 文字" : " · 表达式");
       const commit = (v) => write(() => model.setParameter(element, bo, param.name, pythonType(param.type),
         mode === "text" ? (v ? Studio.literal(v) : "") : v));
-      const box = mode === "text" ? area(literal || "", commit, param.name === "body" ? 5 : 2) : area(value, commit, 2, true);
+      const box = mode === "text" ? area(literal || "", commit, param.name === "body" ? 5 : 2)
+        : input(value, commit, { class: "form-control form-control-sm font-monospace", spellcheck: "false" });
       const toggle = h("button", { className: "btn btn-sm btn-link p-0 me-2", attrs: { type: "button" },
         text: mode === "text" ? "改为表达式" : "改为文字",
         on: { click: () => { textModes[key] = mode === "text" ? "expression" : "text"; render(element); } } });

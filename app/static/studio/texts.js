@@ -80,8 +80,8 @@
       target.replaceChildren(h("span", { className: "text-muted", text: "正在生成预览…" }));
       Studio.post(urls.text, { text, files: state.files, procedure: state.procedureProperties() }).then((result) => {
         if (!result.ok) { target.replaceChildren(h("div", { className: "text-danger", text: Studio.failure(result) })); return; }
-        target.replaceChildren(h("div", { className: "studio-preview-text", text: result.body.text }),
-          result.body.missing.length ? h("div", { className: "text-muted mt-1", text: "示例数据中没有（办理时由前面的步骤提供）：" + result.body.missing.join("、") }) : null);
+        target.replaceChildren(h("div", {}, h("div", { className: "studio-preview-text", text: result.body.text }),
+          result.body.missing.length ? h("div", { className: "text-muted mt-1", text: "示例数据中没有（办理时由前面的步骤提供）：" + result.body.missing.join("、") }) : null));
       });
     };
 

@@ -1,5 +1,5 @@
-/* Chinese for the modeler's palette, context pad and change-type menu (bpmn-js `translate` service);
-   anything not listed stays as bpmn-js says it. */
+/* Chinese for the modeler's palette, context pad and change-type menu (bpmn-js `translate` service), and
+   the modeler without a tool the page's CSP would block. Untranslated strings stay as bpmn-js says them. */
 (function () {
   "use strict";
 
@@ -70,4 +70,23 @@
   }
 
   Studio.translateModule = { translate: ["value", translate] };
+})();
+
+/* Without the one modeler tool whose icons are SVG with inline styles (align elements, on the context pad
+   of a multi-selection): the page's Content-Security-Policy forbids inline styles, and would block them. */
+(function () {
+  "use strict";
+
+  const Studio = (window.Studio = window.Studio || {});
+
+  function WithoutAlign(contextPad) { contextPad.registerProvider(100, this); } // after bpmn-js's own providers
+  WithoutAlign.$inject = ["contextPad"];
+  WithoutAlign.prototype.getMultiElementContextPadEntries = function () {
+    return function (entries) {
+      delete entries["align-elements"];
+      return entries;
+    };
+  };
+
+  Studio.withoutAlignModule = { __init__: ["studioWithoutAlign"], studioWithoutAlign: ["type", WithoutAlign] };
 })();

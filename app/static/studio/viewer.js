@@ -27,7 +27,7 @@
     const aspects = elements[id] || (element.businessObject && element.businessObject.processRef ? elements[element.businessObject.processRef.id] : null);
     if (!aspects) { target.replaceChildren(h("p", { className: "text-muted mb-0", text: "在流程图中点击一个任务、连线、泳道或事件。" })); return; }
     target.replaceChildren(h("p", { className: "mb-2" }, h("code", { text: id })),
-      h("dl", { className: "studio-aspects mb-0" }, Object.entries(aspects).map(([k, v]) => [h("dt", { text: k }), h("dd", { className: "studio-text", text: v })])));
+      h("dl", { className: "studio-aspects mb-0" }, aspects.map(([k, v]) => [h("dt", { text: k }), h("dd", { className: "studio-text", text: v })])));
   }
 
   function show(figure) {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -10,7 +12,7 @@ from app.engine import get_engine
 from app.engine.errors import EngineError
 from app.extensions import db
 from app.models.account import BIANBAN_ROLE, CONAC_ROLE
-from app.services import billing
+from app.services import billing, exports, payments
 from app.services.errors import ServiceRefusal
 from app.web.access import current_actor, gate
 
@@ -23,14 +25,29 @@ def overview() -> str:
     if current_user.role == BIANBAN_ROLE:
         return render_template(
             "billing/bianban.html",
-            charges=billing.collected_charges(db.session, current_user.office_code),
-            batches=billing.remittances(db.session, office_code=current_user.office_code),
+            collected=payments.collected(db.session, current_user.office_code),
+            batches=payments.batches(db.session, office_code=current_user.office_code),
         )
     return render_template(
         "billing/conac.html",
-        pending=billing.remittances(db.session, confirmed=False),
-        confirmed=billing.remittances(db.session, confirmed=True)[:50],
+        pending=payments.batches(db.session, confirmed=False),
+        confirmed=payments.batches(db.session, confirmed=True, limit=50),
     )
+
+
+@blueprint.get("/remittances.xlsx")
+def export_remittances() -> Response:
+    """The batches the user sees (a 编办 its own, CONAC all), pending or confirmed, with every charge in them."""
+    status = request.args.get("status", "")
+    confirmed = {"pending": False, "confirmed": True}.get(status)
+    office = current_user.office_code if current_user.role == BIANBAN_ROLE else None
+    found = payments.batches(db.session, office, confirmed, limit=current_app.config["EXPORT_MAX_ROWS"])
+    filters = {"status": status} if confirmed is not None else {}
+    data = exports.export(
+        db.session, current_actor(), "汇款批次", exports.remittance_sheets(found), filters, get_engine().runner.clock()
+    )
+    db.session.commit()
+    return send_file(io.BytesIO(data), mimetype=exports.XLSX, as_attachment=True, download_name="汇款批次.xlsx")
 
 
 @blueprint.post("/remittances")
@@ -38,7 +55,8 @@ def create_remittance() -> Response:
     if current_user.role != BIANBAN_ROLE:
         abort(403)
     try:
-        charge_ids = [int(value) for value in request.form.getlist("charge_id")]
+        # one choice per application: the ids of its charges, comma-separated (they are remitted together)
+        charge_ids = [int(c) for value in request.form.getlist("charge_id") for c in value.split(",") if c.strip()]
         remittance = billing.create_remittance(db.session, current_user.office_code, charge_ids, current_user.username)
         db.session.commit()
     except (ServiceRefusal, ValueError) as exc:

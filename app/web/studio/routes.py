@@ -51,7 +51,9 @@ def list_versions(process_id: str) -> str:
 def show_version(process_id: str, number: int) -> str:
     row = _version_or_404(process_id, number)
     latest = versions.find(db.session, process_id)
-    return render_template("studio/version.html", row=row, latest=latest, elements=compare.describe(row.xml))
+    # Aspect pairs, not objects: the JSON in the page must keep each element's aspects in their order.
+    elements = {element: list(aspects.items()) for element, aspects in compare.describe(row.xml).items()}
+    return render_template("studio/version.html", row=row, latest=latest, elements=elements)
 
 
 @blueprint.get("/<process_id>/v<int:number>.bpmn")
@@ -105,7 +107,7 @@ def operators() -> Response:
         [
             {
                 "name": op.name,
-                "summary": op.summary,
+                "summary": studio.OPERATOR_TITLES.get(op.name, op.summary),
                 "params": [
                     {"name": n, "type": getattr(t, "__name__", "any"), "optional": n in op.optional}
                     for n, t in op.params.items()
@@ -220,7 +222,9 @@ def deploy(process_id: str) -> tuple[Response, int] | Response:
 def preview_form() -> tuple[str, int] | str:
     payload = _bundle_payload()
     try:
-        schema, fields = studio_preview.form_fields(str(payload.get("name") or ""), str(payload.get("text") or ""))
+        schema, fields = studio_preview.form_fields(
+            str(payload.get("name") or ""), str(payload.get("text") or ""), _strings(payload.get("procedure"))
+        )
     except ServiceRefusal as refusal:
         return render_template("studio/_preview_error.html", message=refusal.message), 400
     return render_template("studio/_form_preview.html", schema=schema, form_fields=fields)

@@ -16,18 +16,31 @@ from werkzeug.wrappers import Response
 from app.engine import get_engine
 from app.engine.errors import ConflictError, FormValidationError, NotFoundError, RefusedError, TaskFailure
 from app.extensions import db
-from app.models import ProcessInstance, WorkItem
+from app.models import Contact, DnsRecord, ProcessInstance, WorkItem
 from app.models.account import UNIT_ROLE
-from app.services import applications, drafts, reminders, unit_applications
+from app.services import (
+    applications,
+    dns,
+    drafts,
+    payments,
+    regions,
+    reminders,
+    unit_applications,
+    unit_domains,
+    unit_profile,
+)
 from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import instance_for, work_item_for
 from app.taskforms.render import fields, parse
 from app.web.access import current_actor, gate
+from app.web.wizard.forms import ContactForm, UnitProfileForm
 
 blueprint = Blueprint("wizard", __name__, url_prefix="/unit")
 gate(blueprint, UNIT_ROLE)
 
 DOCUMENT_ENDPOINT = "applications.document"
+# The procedures 我的域名 leads to: a record's review (域名解析) and renewal.
+DNS_PROCESS, RENEWAL_PROCESS = "dns_record", "domain_renewal"
 FAILED = "系统处理该申请时出错，已记录并通知管理员，您填写的内容已保存为草稿，请稍后再试。"
 
 
@@ -74,7 +87,10 @@ def show_task(item_id: int) -> str:
 def submit_task(item_id: int) -> Response | tuple[str, int]:
     item = _item_or_404(item_id)
     key = _business_key(item)
-    data = parse(applications.item_schema(db.session, item), request.form)
+    schema = applications.item_schema(db.session, item)
+    data = parse(schema, request.form)
+    if request.form.get("contact_id"):  # 选择联系人: the chosen contact's details replace what was typed
+        data = unit_applications.with_contact(current_user.unit, schema, data, request.form["contact_id"])
     now = get_engine().runner.clock()
     if request.form.get("action") == "save":
         drafts.save(db.session, item.task_id, current_user.id, data, now)
@@ -122,6 +138,7 @@ def show_application(business_key: str) -> str:
         business_key=business_key,
         timeline=page.timeline,
         documents=page.documents_available and DOCUMENT_ENDPOINT in current_app.view_functions,
+        payee=payments.payee(db.session, instance.unit, current_app.config) if page.bill else None,
     )
 
 
@@ -152,6 +169,165 @@ def withdraw(business_key: str) -> Response:
     if item is not None:
         return redirect(url_for("wizard.show_task", item_id=item.id))
     return redirect(url_for("wizard.show_application", business_key=business_key))
+
+
+# ---- 我的域名 and 域名解析 ------------------------------------------------------------------
+
+
+@blueprint.get("/domains")
+def my_domains() -> str:
+    domains = unit_domains.domains_of(db.session, current_user.unit_id)
+    return render_template("wizard/domains.html", domains=domains, renewal=RENEWAL_PROCESS)
+
+
+@blueprint.get("/domains/<int:domain_id>")
+def show_domain(domain_id: int) -> str:
+    view = _domain_or_404(domain_id)
+    offer = dns.www_offer(db.session, domain_id, _int(request.args.get("offer")) or 0)
+    return _render_domain(view, offer=offer)
+
+
+@blueprint.post("/domains/<int:domain_id>/dns")
+def add_dns_record(domain_id: int) -> Response | tuple[str, int]:
+    """Submit one record: it starts the review procedure, whose first step records it as pending."""
+    view = _domain_or_404(domain_id)
+    guide = _guide_or_404(DNS_PROCESS)
+    data = {**parse(guide.start_schema, request.form), "record_domain": view.domain.name}
+    try:
+        instance = get_engine().runner.start(DNS_PROCESS, current_user.unit_id, current_actor(), data)
+    except FormValidationError as invalid:
+        return _render_domain(view, data, invalid.errors), 400
+    except (RefusedError, TaskFailure) as refusal:
+        flash(refusal.message, "warning")
+        return redirect(url_for("wizard.show_domain", domain_id=domain_id))
+    flash(f"解析记录已提交（申请编号 {instance.business_key}），经同级编办审核通过后生效。", "success")
+    record = dns.record_of_application(db.session, instance.id)
+    offer = record.id if record is not None and record.host == "@" else None
+    return redirect(url_for("wizard.show_domain", domain_id=domain_id, offer=offer))
+
+
+@blueprint.post("/domains/<int:domain_id>/dns/<int:record_id>/remove")
+def remove_dns_record(domain_id: int, record_id: int) -> Response:
+    _domain_or_404(domain_id)
+    try:
+        dns.remove(db.session, current_user.unit_id, record_id, current_actor(), get_engine().runner.clock())
+    except ServiceRefusal as refusal:
+        db.session.rollback()
+        flash(refusal.message, "warning")
+    else:
+        db.session.commit()
+        flash("解析记录已删除，将从下一次发布的区域文件中去掉。", "success")
+    return redirect(url_for("wizard.show_domain", domain_id=domain_id))
+
+
+def _domain_or_404(domain_id: int) -> unit_domains.DomainView:
+    view = unit_domains.domain_of(db.session, current_user.unit_id, domain_id)
+    if view is None:
+        abort(404)
+    return view
+
+
+def _render_domain(
+    view: unit_domains.DomainView,
+    data: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    offer: DnsRecord | None = None,
+) -> str:
+    guide = unit_applications.guide_for(db.session, current_user.unit, DNS_PROCESS)
+    schema = guide.start_schema if guide else {}
+    shown = [f for f in fields(schema, data, errors) if f.name != "record_domain"]  # the page is the domain's
+    problem = (errors or {}).get("record_domain") or (errors or {}).get("")
+    return render_template(
+        "wizard/domain.html",
+        view=view,
+        form_fields=shown if view.domain.status == dns.PUBLISHED_DOMAIN_STATUS and guide else [],
+        form_error=problem,
+        offer=offer,
+        type_labels=dns.TYPE_LABELS,
+        renewal=RENEWAL_PROCESS,
+    )
+
+
+# ---- 单位信息 and contacts ---------------------------------------------------------------
+
+
+@blueprint.route("/profile", methods=["GET", "POST"])
+def profile() -> str | Response | tuple[str, int]:
+    unit = current_user.unit
+    form = UnitProfileForm(obj=unit)
+    if form.validate_on_submit():
+        fields_ = unit_profile.ProfileFields(form.address.data, form.postcode.data or "", form.leader.data)
+        changed = unit_profile.update_profile(db.session, unit, fields_, current_actor())
+        db.session.commit()
+        flash("单位信息已保存。" if changed else "单位信息没有变化。", "success")
+        return redirect(url_for("wizard.profile"))
+    region = regions.full_name(db.session, unit.region_code) or unit.region_code
+    page = render_template("wizard/profile.html", unit=unit, form=form, region=region)
+    return (page, 400) if request.method == "POST" else page
+
+
+@blueprint.route("/contacts/new", methods=["GET", "POST"])
+def add_contact() -> str | Response | tuple[str, int]:
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            unit_profile.add_contact(db.session, current_user.unit, _contact_fields(form), current_actor())
+        except ServiceRefusal as refusal:
+            db.session.rollback()
+            getattr(form, refusal.field or "name").errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(f"已添加联系人 {form.name.data}。", "success")
+            return redirect(url_for("wizard.profile"))
+    return _render_contact(form, None)
+
+
+@blueprint.route("/contacts/<int:contact_id>", methods=["GET", "POST"])
+def edit_contact(contact_id: int) -> str | Response | tuple[str, int]:
+    form = ContactForm(obj=_contact_or_404(contact_id))
+    if form.validate_on_submit():
+        try:
+            fields_ = _contact_fields(form)
+            unit_profile.update_contact(db.session, current_user.unit, contact_id, fields_, current_actor())
+        except ServiceRefusal as refusal:
+            db.session.rollback()
+            getattr(form, refusal.field or "name").errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(f"联系人 {form.name.data} 的信息已保存。", "success")
+            return redirect(url_for("wizard.profile"))
+    return _render_contact(form, contact_id)
+
+
+@blueprint.post("/contacts/<int:contact_id>/remove")
+def remove_contact(contact_id: int) -> Response:
+    contact = _contact_or_404(contact_id)
+    name = contact.name
+    try:
+        unit_profile.remove_contact(db.session, current_user.unit, contact_id, current_actor())
+    except ServiceRefusal as refusal:
+        db.session.rollback()
+        flash(refusal.message, "warning")
+    else:
+        db.session.commit()
+        flash(f"已删除联系人 {name}。", "success")
+    return redirect(url_for("wizard.profile"))
+
+
+def _contact_or_404(contact_id: int) -> Contact:
+    try:
+        return unit_profile.contact_of(current_user.unit, contact_id)
+    except ServiceRefusal:
+        abort(404)
+
+
+def _contact_fields(form: ContactForm) -> unit_profile.ContactFields:
+    return unit_profile.ContactFields(form.name.data, form.mobile.data, form.email.data, form.phone.data or "")
+
+
+def _render_contact(form: ContactForm, contact_id: int | None) -> str | tuple[str, int]:
+    page = render_template("wizard/contact.html", form=form, contact_id=contact_id)
+    return (page, 400) if request.method == "POST" else page
 
 
 # ---- helpers -----------------------------------------------------------------------------

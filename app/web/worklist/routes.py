@@ -7,11 +7,23 @@ claim, release and transfer commit here.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -21,7 +33,7 @@ from app.engine.errors import ConflictError, FormValidationError, NotFoundError,
 from app.extensions import db
 from app.models import WorkItem
 from app.models.account import REVIEWER_AUDIENCE
-from app.services import applications, assignment, task_pages, worklist
+from app.services import applications, assignment, exports, notifications, task_pages, worklist
 from app.services.calendar import BEIJING
 from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import work_item_for
@@ -29,6 +41,8 @@ from app.taskforms.render import fields, parse
 from app.web.access import current_actor, gate
 
 blueprint = Blueprint("worklist", __name__, url_prefix="/review")
+# The query parameters that narrow the 待办 list (an export records those it was made under).
+_INBOX_FILTERS = ("procedure", "stage", "region", "submitted_from", "submitted_to", "overdue", "claimed", "sort")
 gate(blueprint, audiences=(REVIEWER_AUDIENCE,))
 
 
@@ -46,10 +60,24 @@ def inbox() -> str:
     args = request.args
     filters = _filters(args)
     sort = args.get("sort", worklist.DEFAULT_SORT)
-    page = worklist.inbox(
-        db.session, current_user, filters, sort, _int(args.get("page"), 1), now=get_engine().runner.clock()
+    now = get_engine().runner.clock()
+    page = worklist.inbox(db.session, current_user, filters, sort, _int(args.get("page"), 1), now=now)
+    notices = notifications.office_notices(db.session, current_user.office_code, now)
+    return render_template(
+        "worklist/inbox.html", inbox=page, filters=filters, sort=sort, url_with=_url_with, notices=notices
     )
-    return render_template("worklist/inbox.html", inbox=page, filters=filters, sort=sort, url_with=_url_with)
+
+
+@blueprint.get("/export.xlsx")
+def export_inbox() -> Response:
+    """The 待办 list under its filters and sort, as Excel."""
+    filters, sort = _filters(request.args), request.args.get("sort", worklist.DEFAULT_SORT)
+    now = get_engine().runner.clock()
+    rows = worklist.inbox_rows(db.session, current_user, filters, sort, now, current_app.config["EXPORT_MAX_ROWS"])
+    shown = {k: v for k, v in request.args.items() if k in _INBOX_FILTERS and v}
+    data = exports.export(db.session, current_actor(), "待办", [exports.inbox_sheet(rows)], shown, now)
+    db.session.commit()
+    return send_file(io.BytesIO(data), mimetype=exports.XLSX, as_attachment=True, download_name="待办.xlsx")
 
 
 @blueprint.get("/done")
@@ -135,7 +163,7 @@ def _render_task(
     return render_template(
         "worklist/task.html",
         page=page,
-        form_fields=fields(page.schema, data, errors),
+        form_fields=fields(page.schema, page.values if data is None else data, errors),
         invalid=bool(errors),
         form_error=errors.get("") if errors else None,
         problem=problem,

@@ -1,0 +1,16 @@
+"""The 编办's reason for freezing, unfreezing or deleting a domain (shown next to the field when refused)."""
+
+from __future__ import annotations
+
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from app.web.auth.forms import NO_HTML
+from app.web.input_policy import PolicyForm
+
+
+class ReasonForm(PolicyForm):
+    reason = StringField(
+        "原因",
+        validators=[DataRequired(message="请填写原因"), Length(2, 200, message="原因须为2至200个字"), NO_HTML],
+    )
