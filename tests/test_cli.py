@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Domain, ProcessInstance, Unit, WorkItem
+from app.models import Charge, Domain, ProcessInstance, Remittance, Unit, WorkItem
 from tests.conftest import DOMAIN_APPLICATION
 
 
@@ -62,8 +62,11 @@ def test_a_registration_is_driven_from_the_terminal(app: Flask, clock: Any) -> N
     assert "复审中" in complete("编办", {"decision": "approve"})
     assert "待缴费" in complete("CONAC", {"decision": "approve"})
     assert "待认款" in complete("编办", {"invoice_no": "FP0001", "years": 1})
-    assert "汇款批次 1" in run(app, "remittances", "create", "--office", "编办:150600", "--charges", "1", "--as", "bb")
-    assert "已认款" in run(app, "remittances", "confirm", "1", "--as", "conac")
+    charge = str(db.session.scalar(select(Charge.id)))
+    created = run(app, "remittances", "create", "--office", "编办:150600", "--charges", charge, "--as", "bb")
+    batch = str(db.session.scalar(select(Remittance.id)))
+    assert f"汇款批次 {batch}" in created
+    assert "已认款" in run(app, "remittances", "confirm", batch, "--as", "conac")
     assert "定时到期" in run(app, "worker", "--once", "--now", "2026-09-30T00:00:00+08:00")
     key = db.session.scalar(select(ProcessInstance.business_key))
     shown = run(app, "instances", "show", key)

@@ -169,3 +169,10 @@ def test_process_properties_are_required(engine: Engine) -> None:
 def test_a_file_without_exactly_one_executable_process_is_refused(engine: Engine) -> None:
     xml = REGISTRATION.replace('isExecutable="true"', 'isExecutable="false"')
     assert refusal(engine, xml) == [("definitions", "每个文件须有且只有一个可执行流程 (isExecutable=true)")]
+
+
+def test_an_element_name_cannot_name_a_property(engine: Engine) -> None:
+    """Names are drawn as they are written (the unit's progress view): templates belong in texts."""
+    xml = REGISTRATION.replace('name="认款后办结期限"', 'name="认款后{{ procedure.successDelayDays }}个工作日"')
+    ((element, reason),) = refusal(engine, xml)
+    assert element == "wait_one_workday" and "不能引用属性" in reason

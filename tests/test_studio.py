@@ -12,10 +12,15 @@ written here), through the test client as the demo account `policy`.
 6. Roll back deploys an old bundle as a new version "回滚到 vN".
 7. Compare lists an added element, changed properties, conditions, form fields and print templates.
 8. Previews render forms with the wizard's renderer, print templates and notification texts.
+9. 试跑 replays recorded applications on the edited bundle: the report lists the ones that would stop or
+   lack new required data; a wrong N or a broken diagram is refused; nothing but an audit row is written.
+10. Migration: the running applications of older versions are listed, a dry run says per application
+    whether it can move and why not, a migration moves the movable ones (audited) and can be undone.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -25,10 +30,12 @@ from sqlalchemy import func, select
 from app.engine import Engine
 from app.engine.bundles import Bundle
 from app.extensions import db
-from app.models import AuditEvent, ProcedureDraft, WorkflowDefinition
+from app.models import AuditEvent, InstanceMigration, ProcedureDraft, WorkflowDefinition
 from app.services import compare, studio
 from app.services.audit import Actor
-from tests.conftest import DIAGRAMS, TESTS_ROOT
+from tests.conftest import APPROVE, BIANBAN, DIAGRAMS, TESTS_ROOT, UNIT, Application, reject
+from tests.replayed import ENTRY
+from tests.test_preview import table_counts
 from tests.test_runner import in_threads
 
 PID = "studio_test"
@@ -402,3 +409,212 @@ def test_reference_data_for_the_editor(login: Any, procedure: WorkflowDefinition
     assert {p["name"] for p in operators["notify.send"]["params"]} == {"mobile", "email", "subject", "body"}
     context = client.get("/studio/context.json").json
     assert "unit_type" in context["names"] and "add_workdays" in context["helpers"] and "编办" in context["roles"]
+
+
+# ---- 试跑 on past applications ------------------------------------------------------------------------
+
+# Version 2 of the test procedure as the editor would send it: 填报's form asks for a new required field.
+WITH_DEPARTMENT = FILES["forms/entry.schema.json"].replace(
+    '"host_mode":', '"department": {"type": "string", "title": "经办部门", "maxLength": 30},\n    "host_mode":'
+).replace('"required": ["domain_name", "years"]', '"required": ["domain_name", "years", "department"]')
+# Version 2 without 审核: a 复核 of another id takes its place.
+RECHECKED = (
+    DIAGRAM.replace('<bpmn:userTask id="review" name="审核">', '<bpmn:userTask id="recheck" name="复核">')
+    .replace('targetRef="review"', 'targetRef="recheck"')
+    .replace('sourceRef="review"', 'sourceRef="recheck"')
+    .replace("<bpmn:flowNodeRef>review</bpmn:flowNodeRef>", "<bpmn:flowNodeRef>recheck</bpmn:flowNodeRef>")
+    .replace('bpmnElement="review"', 'bpmnElement="recheck"')
+)
+
+# Version 2 without 审核: 填报 goes straight to the decision.
+UNREVIEWED = re.sub(
+    r'<bpmn:userTask id="review".*?</bpmn:userTask>\s*|<bpmn:sequenceFlow id="f_review"[^>]*/>\s*'
+    r"|<bpmn:flowNodeRef>review</bpmn:flowNodeRef>\s*|<bpmndi:BPMNShape id=\"review_di\".*?</bpmndi:BPMNShape>\s*"
+    r'|<bpmndi:BPMNEdge id="f_review_di".*?</bpmndi:BPMNEdge>\s*',
+    "",
+    DIAGRAM,
+    flags=re.DOTALL,
+).replace('targetRef="review"', 'targetRef="decision"').replace(
+    "<bpmn:incoming>f_review</bpmn:incoming>", "<bpmn:incoming>f_fill</bpmn:incoming>"
+).replace('decision == "reject"', 'domain_name == "不予通过"')
+
+
+@pytest.fixture
+def recorded(procedure: WorkflowDefinition, make_unit: Any, start: Any) -> dict[str, Application]:
+    """Applications on version 1, driven through the runner so that the step log has them."""
+    unit = make_unit(name="东胜区人民政府办公室")
+    found = {
+        "approved": start(PID, unit).complete(UNIT, ENTRY).complete(BIANBAN, APPROVE),
+        "rejected": start(PID, unit).complete(UNIT, ENTRY).complete(BIANBAN, reject("名称不规范")),
+        "at_review": start(PID, unit).complete(UNIT, ENTRY),
+        "at_fill": start(PID, unit),
+    }
+    assert [a.stage for a in found.values()] == ["已通过", "未通过", "审核中", "填报中"]
+    return found
+
+
+def key_of(application: Application) -> str:
+    return application.instance.business_key
+
+
+def audit_count(action: str) -> int:
+    return db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == action)) or 0
+
+
+def test_preview_lists_the_applications_an_edit_concerns_and_writes_only_an_audit_row(
+    login: Any, recorded: dict[str, Application]
+) -> None:
+    client = login("policy")
+    before = table_counts()
+    edited = DIAGRAM.replace('name="填报"', 'name="填报申请"')
+    body = {**submission(edited, **{"forms/entry.schema.json": WITH_DEPARTMENT}), "last": 100}
+
+    response = client.post(f"/studio/{PID}/preview", json=body)
+    assert response.status_code == 200, response.json
+    answer = response.json
+    assert answer["counts"] == {"same": 1, "different": 0, "stopped": 0, "missing_data": 3}
+    html = answer["html"]
+    for name in ("approved", "rejected", "at_review"):
+        assert f'data-replay-key="{key_of(recorded[name])}"' in html
+    assert "缺少新表单要求的数据：“填报申请”缺少经办部门" in html
+    assert "路径不变的申请（1 件）" in html and key_of(recorded["at_fill"]) + "（v1）" in html
+    assert "最近 4 件申请按修改后的流程重放完毕" in html and f"{answer['seconds']:.2f}" in html
+
+    db.session.expire_all()
+    after = table_counts()
+    assert after.pop("audit_event")[0] == before.pop("audit_event")[0] + 1
+    assert after == before  # no draft, no version, no application touched
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "preview"))
+    assert (event.actor, event.role, event.instance_id) == ("policy", "政策", None)
+    assert event.detail == {"process": PID, "n": 100, "seconds": answer["seconds"]}
+
+
+def test_preview_names_applications_that_would_stop(login: Any, recorded: dict[str, Application]) -> None:
+    """The rejected application's recorded review finds no task; the oldest is beyond the newest three."""
+    answer = login("policy").post(f"/studio/{PID}/preview", json={**submission(RECHECKED), "last": 3}).json
+    assert answer["counts"] == {"same": 2, "different": 0, "stopped": 1, "missing_data": 0}
+    assert f'data-replay-key="{key_of(recorded["rejected"])}"' in answer["html"]
+    assert "中途停止，第 3 步：“审核”在新版本中已删除" in answer["html"]
+    assert key_of(recorded["approved"]) not in answer["html"]
+
+
+@pytest.mark.parametrize("last", [0, 10_001, -5, "abc", "1e3", "²", 2.5, True, None])
+def test_preview_refuses_a_count_out_of_range(login: Any, recorded: dict[str, Application], last: Any) -> None:
+    response = login("policy").post(f"/studio/{PID}/preview", json={**submission(), "last": last})
+    assert response.status_code == 400
+    assert response.json == {"message": "试跑的申请份数须为 1 到 10000 之间的整数", "problems": []}
+    assert audit_count("preview") == 0
+
+
+def test_preview_of_a_broken_diagram_lists_its_problems(login: Any, recorded: dict[str, Application]) -> None:
+    broken = DIAGRAM.replace('id="notify.send"', 'id="notify.fax"')
+    response = login("policy").post(f"/studio/{PID}/preview", json={**submission(broken), "last": "10"})
+    assert response.status_code == 400 and response.json["message"] == "未试跑：请先处理下列问题"
+    assert any(p["element"] == "notify" and "notify.fax" in p["message"] for p in response.json["problems"])
+    assert audit_count("preview") == 0
+
+
+def test_preview_without_applications_says_so(login: Any, procedure: WorkflowDefinition) -> None:
+    answer = login("policy").post(f"/studio/{PID}/preview", json={**submission(), "last": 1000}).json
+    assert answer["counts"] == {"same": 0, "different": 0, "stopped": 0, "missing_data": 0}
+    assert "本流程还没有申请" in answer["html"]
+
+
+# ---- migrating running applications -------------------------------------------------------------------
+
+
+def deploy_unreviewed(client: Any) -> None:
+    response = client.post(f"/studio/{PID}/deploy", json={**submission(UNREVIEWED), "comment": "取消审核环节"})
+    assert response.status_code == 200 and response.json["version"] == 2, response.json
+
+
+def test_the_migration_page_lists_running_applications_of_older_versions(
+    login: Any, recorded: dict[str, Application]
+) -> None:
+    client = login("policy")
+    deploy_unreviewed(client)
+    versions_page = client.get(f"/studio/{PID}/").get_data(as_text=True)
+    assert f"/studio/{PID}/v2/migrate" in versions_page and f"/studio/{PID}/v1/migrate" not in versions_page
+    assert "尚未迁移过在办申请" in versions_page
+
+    page = client.get(f"/studio/{PID}/v2/migrate").get_data(as_text=True)
+    assert "在 v2 之前的版本上办理中的申请（共 2 件）" in page
+    for name in ("at_review", "at_fill"):
+        assert f'value="{key_of(recorded[name])}"' in page
+    assert key_of(recorded["approved"]) not in page and key_of(recorded["rejected"]) not in page
+    assert "东胜区人民政府办公室" in page and "审核中" in page and "填报中" in page
+    assert "无需迁移" in client.get(f"/studio/{PID}/v1/migrate").get_data(as_text=True)
+    assert client.get(f"/studio/{PID}/v9/migrate").status_code == 404
+
+
+def test_a_dry_run_says_per_application_whether_it_can_move(login: Any, recorded: dict[str, Application]) -> None:
+    client = login("policy")
+    deploy_unreviewed(client)
+    keys = [key_of(recorded[name]) for name in ("at_fill", "at_review", "approved")]
+    before = table_counts()
+
+    page = client.post(f"/studio/{PID}/v2/migrate/dry-run", data={"key": keys}).get_data(as_text=True)
+    assert "试算结果：可以迁移 1 件，不能迁移 2 件" in page
+    rows = {k: page.split(f'data-verdict="{k}"', 1)[1].split("</tr>", 1)[0] for k in keys}
+    assert "可以迁移" in rows[keys[0]] and f'name="key" value="{keys[0]}"' in rows[keys[0]]
+    assert "不能迁移" in rows[keys[1]] and "待办环节“审核”在新版本中已删除" in rows[keys[1]]
+    assert "申请已办结，无需迁移" in rows[keys[2]]
+    db.session.expire_all()
+    assert table_counts() == before
+
+    refused = client.post(f"/studio/{PID}/v2/migrate/dry-run", data={}, follow_redirects=True)
+    assert "请先勾选要迁移的申请" in refused.get_data(as_text=True)
+    unknown = client.post(f"/studio/{PID}/v2/migrate/dry-run", data={"key": ["ST000"]}, follow_redirects=True)
+    assert "没有找到申请 ST000" in unknown.get_data(as_text=True)
+    too_many = client.post(f"/studio/{PID}/v2/migrate/dry-run", data={"key": [f"K{i}" for i in range(101)]},
+                           follow_redirects=True)
+    assert "一次最多选择 100 件申请" in too_many.get_data(as_text=True)
+
+
+def test_a_migration_moves_the_movable_is_audited_and_can_be_undone(
+    login: Any, recorded: dict[str, Application]
+) -> None:
+    client = login("policy")
+    deploy_unreviewed(client)
+    at_fill, at_review = recorded["at_fill"], recorded["at_review"]
+    keys = [key_of(at_fill), key_of(at_review)]
+    untouched = at_review.instance.state
+
+    page = client.post(f"/studio/{PID}/v2/migrate/run", data={"key": keys}).get_data(as_text=True)
+    assert "已迁移 1 件申请到 v2，1 件未迁移" in page
+    assert "待办环节“审核”在新版本中已删除" in page
+    assert at_fill.instance.definition.version == 2 and at_review.instance.definition.version == 1
+    assert at_review.instance.state == untouched
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "migrate"))
+    assert (event.actor, event.instance_id, event.detail["to_version"]) == ("policy", at_fill.instance_id, 2)
+    assert audit_count("migrate") == 1
+
+    versions_page = client.get(f"/studio/{PID}/").get_data(as_text=True)
+    history = versions_page.split('id="migrations"', 1)[1]
+    assert keys[0] in history and "v1 → v2" in history and "确认撤销" in versions_page
+
+    undone = client.post(f"/studio/{PID}/migrations/undo", data={"business_key": keys[0]}, follow_redirects=True)
+    text = undone.get_data(as_text=True)
+    assert f"已撤销申请 {keys[0]} 的迁移：由 v2 恢复为 v1" in text and "已由 policy 于" in text
+    assert at_fill.instance.definition.version == 1 and at_fill.task().title == "填报"
+    assert audit_count("migrate_undo") == 1
+
+    again = client.post(f"/studio/{PID}/migrations/undo", data={"business_key": keys[0]}, follow_redirects=True)
+    assert f"申请 {keys[0]} 没有可撤销的迁移" in again.get_data(as_text=True)
+    foreign = client.post(f"/studio/{PID}/migrations/undo", data={"business_key": "XX1"}, follow_redirects=True)
+    assert "本流程没有申请 XX1" in foreign.get_data(as_text=True)
+    assert audit_count("migrate_undo") == 1 and db.session.scalar(select(func.count(InstanceMigration.id))) == 1
+
+
+def test_an_undo_after_the_application_moved_on_is_refused(login: Any, recorded: dict[str, Application]) -> None:
+    client = login("policy")
+    deploy_unreviewed(client)
+    at_fill = recorded["at_fill"]
+    client.post(f"/studio/{PID}/v2/migrate/run", data={"key": [key_of(at_fill)]})
+    at_fill.complete(UNIT, ENTRY)
+    assert at_fill.stage == "已通过"
+    assert "不能撤销：申请此后已继续办理" in client.get(f"/studio/{PID}/").get_data(as_text=True)
+    refused = client.post(f"/studio/{PID}/migrations/undo", data={"business_key": key_of(at_fill)},
+                          follow_redirects=True)
+    assert "在迁移后已继续办理，不能撤销迁移" in refused.get_data(as_text=True)
+    assert at_fill.instance.definition.version == 2 and audit_count("migrate_undo") == 0

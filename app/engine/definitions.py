@@ -148,7 +148,6 @@ def _render_texts(compiled: CompiledDefinition, today: date) -> None:
             raise DeployError([(element, str(exc))]) from exc
 
     compiled.documentation = text(compiled.process_id, compiled.documentation)
-    compiled.names = {e: text(e, name) for e, name in compiled.names.items()}
     compiled.instructions = {e: text(e, t) for e, t in compiled.instructions.items()}
     for element, props in compiled.properties.items():
         if element != compiled.process_id:

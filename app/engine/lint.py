@@ -71,6 +71,9 @@ class Linter:
             yield pid, "流程须有属性 unitTypes（可申请的单位类型）"
         if props.get("startFormJsonSchemaFilename"):
             yield from self._form_problems(compiled.forms, pid, props["startFormJsonSchemaFilename"])
+        for element, name in compiled.names.items():
+            if "{{" in name or "{%" in name:
+                yield element, f"元素名称“{name}”显示在流程图上，不能引用属性；期限等数字请写在说明或办理说明中"
         for name in (d.strip() for d in props.get(DOCUMENTS_PROPERTY, "").split(",")):
             if name and name not in compiled.documents:
                 yield pid, f"打印文书模板 {name} 不存在（documents/{name}.md 或 .json）"

@@ -142,4 +142,3 @@ def _renewals(session: Session, domain_ids: list[int]) -> dict[int, str]:
         )
     )
     return dict(session.execute(query).all())
-

@@ -134,9 +134,10 @@ def fill_site_application(page: Page, *, site_name: str, domain: str) -> None:
         f"本网站由{UNIT_NAME}主办，旨在介绍我单位职能、职责、人员编制，面向社会公开工作动态，"
         "促进我单位电子政务和信息化建设。"
     )
-    page.get_by_label("联系人（经办人）姓名").fill("孙经办")
-    page.get_by_label("联系人手机号码").fill("13947700001")
-    page.get_by_label("联系人电子邮箱").fill("sun@lcj.example.cn")
+    # 选择联系人: the unit's registered contact is chosen already and fills the three fields.
+    expect(page.get_by_label("联系人（经办人）姓名")).to_have_value("孙经办")
+    expect(page.get_by_label("联系人手机号码")).to_have_value("13947700001")
+    expect(page.get_by_label("联系人电子邮箱")).to_have_value("sun@lcj.example.cn")
 
 
 def submit_form(page: Page) -> None:

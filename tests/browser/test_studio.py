@@ -1,13 +1,17 @@
 """The policy studio in a real browser: policy staff change 域名注册 without a programmer.
 
-1. unit1 starts a 域名注册 application: its form is open under the old version.
+1. unit1 submits one 域名注册 application and starts another: its form is open under the old version.
 2. policy logs in and lands on 流程管理; opens the editor of 域名注册.
 3. In the diagram, the task 填写域名申请 is renamed 填写中文域名申请 in the properties panel.
 4. In the form editor, the field 联系人姓名 becomes 经办人姓名 and a required field 经办部门 is added;
    the preview (the wizard's own rendering) shows both at once.
-5. 检查 runs bpmnlint and the server's deploy check: 服务器检查通过. 部署 with a comment: v2.
-6. The version list shows who deployed v2 and why; compare v1 → v2 marks the changes.
-7. unit1 starts a new application: it shows the new task name and fields; the old application keeps
+5. 试跑 on the last 100 applications lists the submitted one: it lacks 经办部门, which the new form
+   requires; the open one keeps its path (collapsed with the unchanged).
+6. 检查 runs bpmnlint and the server's deploy check: 服务器检查通过. 部署 with a comment: v2.
+7. The version list shows who deployed v2 and why; compare v1 → v2 marks the changes.
+8. 迁移在办申请 to v2: the submitted application is chosen, 试算 says it can move, it moves after a
+   confirmation, and the move is undone from the 迁移记录.
+9. unit1 starts a new application: it shows the new task name and fields; the old application keeps
    the old ones.
 
 Screenshots of every studio page go to tests/browser/screenshots/studio-*.png.
@@ -19,11 +23,21 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_site_review_journey import apply_for, log_in
+from tests.browser.test_site_review_journey import apply_for, business_key_of, log_in, submit_form
 
 WAIT_MS = 15_000
 PROCEDURE = "域名注册"
 COMMENT = "申请表：联系人改称经办人，增加经办部门（必填）"
+
+
+def submit_an_application(unit: Page) -> str:
+    """A 域名注册 application submitted under v1, waiting for the 编办: its number."""
+    apply_for(unit, PROCEDURE)
+    unit.get_by_label("中文域名").fill("鄂尔多斯市试跑测试局.政务")  # the contact comes from the unit's contacts
+    unit.get_by_label("无IP地址和网站网址（使用网络红页）").check()
+    submit_form(unit)
+    expect(unit.locator("#current-stage")).to_be_visible()
+    return business_key_of(unit)
 
 
 def open_editor(page: Page) -> None:
@@ -63,6 +77,55 @@ def edit_the_form(page: Page) -> None:
     preview = page.locator("[data-form-preview]")
     expect(preview.get_by_label("经办人姓名")).to_be_attached(timeout=WAIT_MS)
     expect(preview.locator("label.required", has_text="经办部门")).to_be_attached(timeout=WAIT_MS)
+
+
+def preview_on_past_applications(page: Page, shot: Any, submitted: str) -> None:
+    """试跑 before deploying: the submitted application lacks the new required field; the open one (it has
+    not filled the form yet) is among the unchanged."""
+    page.get_by_role("button", name="试跑…").click()
+    dialog = page.get_by_role("dialog", name="试跑：用已办申请检验修改")
+    expect(dialog.get_by_label("最近多少件申请")).to_have_value("100")
+    dialog.get_by_role("button", name="开始试跑").click()
+    row = dialog.locator(f'[data-replay-key="{submitted}"]')
+    expect(row).to_contain_text("缺少新表单要求的数据", timeout=WAIT_MS)
+    expect(row).to_contain_text("“填写中文域名申请”缺少经办部门")
+    expect(dialog.get_by_role("button", name="开始试跑")).to_be_enabled()
+    dialog.locator("[data-replay-unchanged] summary").click()
+    expect(dialog.locator("[data-replay-unchanged] .studio-keys span").first).to_contain_text("（v1）")
+    shot(page, "studio-03-preview")
+    dialog.get_by_role("button", name="关闭").last.click()
+    expect(dialog).to_be_hidden()
+
+
+def migrate_and_undo(page: Page, shot: Any, submitted: str) -> None:
+    """迁移在办申请 → v2: choose one, 试算, 迁移 after a confirmation; then 撤销 it from the 迁移记录."""
+    page.get_by_role("link", name="返回版本记录").click()
+    page.get_by_role("row", name="v2").get_by_role("link", name="迁移在办申请").click()
+    expect(page.get_by_role("heading", name="把在办申请迁移到 v2")).to_be_visible()
+    page.get_by_label(submitted).check()
+    shot(page, "studio-14-migrate-choose")
+    page.get_by_role("button", name="试算所选").click()
+    verdict = page.locator(f'[data-verdict="{submitted}"]')
+    expect(verdict).to_contain_text("可以迁移")
+    page.get_by_role("button", name="迁移所选…").click()
+    confirm = page.get_by_role("dialog", name="确认迁移到 v2？")
+    expect(confirm.locator("[data-chosen-list]")).to_have_text(submitted)
+    expect(confirm.locator(".modal-dialog")).to_have_css("transform", "none")
+    shot(page, "studio-15-migrate-confirm")
+    confirm.get_by_role("button", name="确认迁移").click()
+    expect(page.locator("[data-migration-summary]")).to_contain_text("已迁移 1 件申请到 v2")
+    expect(verdict).to_contain_text("已迁移")
+    page.get_by_role("link", name="查看迁移记录").click()
+    move = page.locator(f'[data-move="{submitted}"]')
+    expect(move).to_contain_text("v1 → v2")
+    move.get_by_role("button", name="撤销").click()
+    undo = page.get_by_role("dialog", name=f"撤销 {submitted} 的迁移？")
+    expect(undo.locator(".modal-dialog")).to_have_css("transform", "none")
+    shot(page, "studio-16-undo-dialog")
+    undo.get_by_role("button", name="确认撤销").click()
+    expect(page.get_by_role("alert").filter(has_text=f"已撤销申请 {submitted} 的迁移")).to_be_visible()
+    expect(move).to_contain_text("已由 policy 于")
+    shot(page, "studio-17-migrations")
 
 
 def check_and_deploy(page: Page, shot: Any) -> None:
@@ -111,6 +174,7 @@ def review_the_versions(page: Page, shot: Any) -> None:
 def test_policy_staff_change_a_procedure_and_new_applications_follow(new_page: Any, shot: Any) -> None:
     unit = new_page()
     log_in(unit, "unit1")
+    submitted = submit_an_application(unit)
     apply_for(unit, PROCEDURE)
     expect(unit.get_by_role("heading", name="填写域名申请")).to_be_visible()
     old_application = unit.url
@@ -129,10 +193,13 @@ def test_policy_staff_change_a_procedure_and_new_applications_follow(new_page: A
     shot(policy, "studio-02-panel")
     edit_the_form(policy)
     shot(policy, "studio-03-forms")
+    policy.get_by_role("tab", name="流程图").click()
+    preview_on_past_applications(policy, shot, submitted)
     check_and_deploy(policy, shot)
     shot(policy, "studio-06-deployed")
 
     review_the_versions(policy, shot)
+    migrate_and_undo(policy, shot, submitted)
 
     apply_for(unit, PROCEDURE)
     expect(unit.get_by_role("heading", name="填写中文域名申请")).to_be_visible()

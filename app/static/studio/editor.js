@@ -1,6 +1,6 @@
 /* The studio's editor page: loads the procedure (the author's draft or the newest version), wires the
-   modeler, properties panel, form and text editors and the problem list, and saves drafts, checks
-   and deploys. Nothing here decides what may be deployed: the server checks every deploy again. */
+   modeler, properties panel, form and text editors and the problem list, and saves drafts, checks,
+   试跑 (replay.js) and deploys. Nothing here decides what may be deployed: the server checks every deploy again. */
 (function () {
   "use strict";
 
@@ -133,6 +133,7 @@
       }
 
       wireButtons({ saveDraft, check, deploy, problems });
+      Studio.Replay(document.getElementById("replay-modal"), urls.replayUrl, payload, problems);
       window.addEventListener("beforeunload", (event) => { if (state.dirty) { event.preventDefault(); event.returnValue = ""; } });
       root.classList.add("studio-ready");
     }

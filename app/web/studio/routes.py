@@ -1,12 +1,15 @@
 """The policy studio (role 政策): procedures and their versions, the editor, compare, roll back.
 
 Pages render on the server; the editor talks to the JSON routes below (draft, check, deploy,
-previews). Routes that receive a whole procedure raise the request size limit to the diagram
-limit plus the files; every other request keeps the app's limit.
+previews, 试跑 on past applications). Routes that receive a whole procedure raise the request size
+limit to the diagram limit plus the files; every other request keeps the app's limit. Migration of
+running applications is plain forms: choose, dry run (试算), migrate, undo.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,12 +18,22 @@ from flask_login import current_user
 
 from app.engine import get_engine
 from app.engine.context import CONTEXT_NAMES
-from app.engine.errors import DeployError
+from app.engine.errors import DeployError, EngineError
 from app.engine.scripting import HELPER_NAMES
 from app.extensions import db
 from app.models import WorkflowDefinition
 from app.models.account import POLICY_ROLE, REVIEWER_AUDIENCE, UNIT_AUDIENCE
-from app.services import compare, jurisdiction, studio, studio_preview, versions
+from app.services import (
+    audit,
+    compare,
+    jurisdiction,
+    migration,
+    preview,
+    studio,
+    studio_migration,
+    studio_preview,
+    versions,
+)
 from app.services.calendar import BEIJING
 from app.services.errors import ServiceRefusal
 from app.taskforms.formats import FORMAT_MESSAGES
@@ -28,6 +41,9 @@ from app.web.access import current_actor, gate
 
 blueprint = Blueprint("studio", __name__, url_prefix="/studio")
 gate(blueprint, POLICY_ROLE)
+MAX_CHOSEN = 100  # applications per dry run or migration: each is loaded and moved while the request waits
+KEY_LENGTH = 20  # ProcessInstance.business_key
+_DIGITS = re.compile(r"[0-9]{1,6}")  # a count or page number as text (str.isdigit also takes "²")
 
 
 # ---- pages -------------------------------------------------------------------------------------
@@ -44,7 +60,15 @@ def list_versions(process_id: str) -> str:
     if not rows:
         abort(404)
     draft = studio.draft_of(db.session, process_id, current_user.username)
-    return render_template("studio/versions.html", rows=rows, latest=rows[0].definition, draft=draft)
+    moves = studio_migration.history(db.session, process_id, _page("moves"))
+    return render_template(
+        "studio/versions.html",
+        rows=rows,
+        latest=rows[0].definition,
+        draft=draft,
+        moves=moves,
+        url_with=_pager("moves", "migrations"),
+    )
 
 
 @blueprint.get("/<process_id>/v<int:number>")
@@ -254,6 +278,86 @@ def preview_text() -> tuple[Response, int] | Response:
     return jsonify(text=shown.text, missing=shown.missing)
 
 
+# ---- 试跑: the edited procedure on past applications --------------------------------------------------
+
+
+@blueprint.post("/<process_id>/preview")
+def preview_applications(process_id: str) -> tuple[Response, int] | Response:
+    """Replay the last N applications on the editor's bundle; the report as HTML, nothing stored but the audit row."""
+    payload = _bundle_payload()
+    latest = _latest_or_404(process_id)
+    try:
+        last = _preview_count(payload.get("last"))
+        ready = studio.bundle(process_id, latest.file_name, studio.Submission.from_json(payload))
+        report = preview.preview(db.session, get_engine(), process_id, ready, last)
+    except DeployError as refused:
+        db.session.rollback()
+        return jsonify(message="未试跑：请先处理下列问题", problems=_problem_list(refused.problems)), 400
+    except (ServiceRefusal, EngineError) as refused:
+        db.session.rollback()
+        return jsonify(message=refused.message, problems=[]), 400
+    db.session.rollback()  # a preview only reads; the audit row is all it leaves
+    seconds = round(report.seconds, 2)
+    audit.record(db.session, current_actor(), "preview", detail={"process": process_id, "n": last, "seconds": seconds})
+    db.session.commit()
+    html = render_template("studio/_replay_report.html", report=report, titles=preview.OUTCOME_TITLES)
+    return jsonify(counts=report.counts(), seconds=seconds, html=html)
+
+
+# ---- moving running applications to a newer version -------------------------------------------------
+
+
+@blueprint.get("/<process_id>/v<int:number>/migrate")
+def migration_page(process_id: str, number: int) -> str:
+    target = _version_or_404(process_id, number)
+    chosen = studio_migration.candidates(db.session, process_id, number, _page("page"))
+    return render_template("studio/migrate.html", target=target, candidates=chosen, url_with=_pager("page"))
+
+
+@blueprint.post("/<process_id>/v<int:number>/migrate/dry-run")
+def migration_dry_run(process_id: str, number: int) -> str | Response:
+    target = _version_or_404(process_id, number)
+    try:
+        verdicts = migration.dry_run(db.session, get_engine(), process_id, number, _chosen_keys())
+    except (ServiceRefusal, EngineError) as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("studio.migration_page", process_id=process_id, number=number))
+    db.session.rollback()  # a dry run stores nothing
+    return render_template("studio/migrate.html", target=target, verdicts=verdicts, moved=False)
+
+
+@blueprint.post("/<process_id>/v<int:number>/migrate/run")
+def migrate_applications(process_id: str, number: int) -> str | Response:
+    """Each chosen application moves in a transaction of its own (the service audits each); the page says
+    which moved and why the others did not."""
+    target = _version_or_404(process_id, number)
+    try:
+        verdicts = migration.migrate(db.session, get_engine(), process_id, number, _chosen_keys(), current_actor())
+    except (ServiceRefusal, EngineError) as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("studio.migration_page", process_id=process_id, number=number))
+    return render_template("studio/migrate.html", target=target, verdicts=verdicts, moved=True)
+
+
+@blueprint.post("/<process_id>/migrations/undo")
+def undo_migration(process_id: str) -> Response:
+    _latest_or_404(process_id)
+    key = request.form.get("business_key", "").strip()
+    if not studio_migration.belongs(db.session, process_id, key):
+        flash(f"本流程没有申请 {key[:20]}", "error")
+    else:
+        try:
+            undone = migration.undo(db.session, get_engine(), key, current_actor())
+        except EngineError as refused:
+            flash(refused.message, "error")
+        else:
+            left, back = undone.left_version, undone.restored_version
+            flash(f"已撤销申请 {key} 的迁移：由 v{left} 恢复为 v{back}，按迁移前的状态继续办理。", "success")
+    return redirect(url_for("studio.list_versions", process_id=process_id, _anchor="migrations"))
+
+
 # ---- helpers ------------------------------------------------------------------------------------------
 
 
@@ -276,6 +380,42 @@ def _bundle_payload() -> dict[str, Any]:
     request.max_content_length = int(current_app.config["MAX_DIAGRAM_BYTES"]) + studio.MAX_FILES_BYTES * 2
     payload = request.get_json(silent=True)
     return payload if isinstance(payload, dict) else {}
+
+
+def _preview_count(value: Any) -> int:
+    """N of 试跑: a whole number from 1 to the service's limit, as a number or digits."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= preview.MAX_LAST:
+        raise ServiceRefusal(f"试跑的申请份数须为 1 到 {preview.MAX_LAST} 之间的整数")
+    return value
+
+
+def _chosen_keys() -> list[str]:
+    """The application numbers ticked in a migration form: at least one, at most a page's worth or two."""
+    keys = list(dict.fromkeys(k.strip() for k in request.form.getlist("key") if k.strip()))
+    if not keys:
+        raise ServiceRefusal("请先勾选要迁移的申请")
+    if len(keys) > MAX_CHOSEN:
+        raise ServiceRefusal(f"一次最多选择 {MAX_CHOSEN} 件申请")
+    if any(len(k) > KEY_LENGTH for k in keys):
+        raise ServiceRefusal("申请编号不正确")
+    return keys
+
+
+def _page(name: str) -> int:
+    value = request.args.get(name, "")
+    return int(value) if _DIGITS.fullmatch(value) else 1
+
+
+def _pager(name: str, anchor: str | None = None) -> Callable[..., str]:
+    """`url_with` for the pagination macro: this page's URL showing page `page` of the list paged by `name`."""
+
+    def url_with(page: int) -> str:
+        args = {**(request.view_args or {}), **request.args.to_dict(), name: page}
+        return url_for(str(request.endpoint), _anchor=anchor, **args)
+
+    return url_with
 
 
 def _base(payload: dict[str, Any]) -> int:
