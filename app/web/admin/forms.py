@@ -25,3 +25,24 @@ class StaffForm(PolicyForm):
 class PasswordResetForm(PolicyForm):
     password = PasswordField(_l("临时密码"), validators=[DataRequired(_l("请填写临时密码"))])
     confirm = PasswordField(_l("确认临时密码"), validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])
+
+
+class RoleForm(PolicyForm):
+    name = StringField(
+        _l("角色名称（即流程图泳道名）"), validators=[DataRequired(_l("请填写角色名称")), Length(max=20)]
+    )
+    audience = SelectField(_l("使用者"), choices=[], validate_choice=False)
+    scope = SelectField(_l("机构设置"), choices=[], validate_choice=False)
+    description = StringField(_l("说明"), validators=[Length(max=200), NO_HTML])
+
+
+class OfficeForm(PolicyForm):
+    kind = SelectField(_l("角色"), choices=[], validate_choice=False)
+    name = StringField(_l("机构名称"), validators=[DataRequired(_l("请填写机构名称")), Length(max=120), NO_HTML])
+    province = SelectField(_l("省级"), choices=[], validate_choice=False)
+    city = SelectField(_l("市级"), choices=[], validate_choice=False)
+    county = SelectField(_l("县级"), choices=[], validate_choice=False)
+
+    def region_code(self) -> str | None:
+        """The deepest division chosen: the office's level follows from it."""
+        return self.county.data or self.city.data or self.province.data or None

@@ -12,10 +12,10 @@ from wtforms.fields.choices import SelectChoice
 from app.extensions import db
 from app.models import User
 from app.models.account import ADMIN_ROLE
-from app.services import administration, applications
+from app.services import administration, applications, organisation, regions
 from app.services.errors import ServiceRefusal
 from app.web.access import current_actor, gate
-from app.web.admin.forms import PasswordResetForm, StaffForm
+from app.web.admin.forms import OfficeForm, PasswordResetForm, RoleForm, StaffForm
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 gate(blueprint, ADMIN_ROLE)
@@ -93,6 +93,55 @@ def create_user() -> Response | tuple[str, int]:
             flash(_("已创建账号 %(username)s（%(role)s）", username=user.username, role=user.role), "success")
             return redirect(url_for("admin.list_users"))
     return render_template("admin/user_form.html", form=form), 200 if request.method == "GET" else 400
+
+
+@blueprint.route("/roles", methods=["GET", "POST"])
+def list_roles() -> str | Response | tuple[str, int]:
+    form = RoleForm()
+    form.audience.choices = [SelectChoice(k, v) for k, v in organisation.AUDIENCES.items() if k != "unit"]
+    form.scope.choices = [SelectChoice(k, v) for k, v in organisation.SCOPES.items()]
+    if form.validate_on_submit():
+        try:
+            role = organisation.add_role(
+                db.session, form.name.data, form.audience.data, form.scope.data, form.description.data or "",
+                current_actor(),
+            )
+        except ServiceRefusal as refusal:
+            db.session.rollback()
+            getattr(form, refusal.field or "name").errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("已增加角色“%(name)s”，流程图中可用它作泳道名", name=role.name), "success")
+            return redirect(url_for("admin.list_roles"))
+    page = render_template("admin/roles.html", form=form, roles=organisation.roles(db.session), labels=organisation)
+    return page if request.method == "GET" else (page, 400)
+
+
+@blueprint.route("/offices", methods=["GET", "POST"])
+def list_offices() -> str | Response | tuple[str, int]:
+    form = OfficeForm()
+    form.kind.choices = [SelectChoice(r.role.name, r.role.name) for r in organisation.roles(db.session)
+                         if r.role.audience == "reviewer"]
+    form.province.choices = [SelectChoice("", _("请选择省份"))] + [
+        SelectChoice(r.code, r.name) for r in regions.children(db.session, None)
+    ]
+    if form.validate_on_submit():
+        try:
+            office = organisation.add_office(
+                db.session, form.kind.data, form.name.data, form.region_code(), current_actor()
+            )
+        except ServiceRefusal as refusal:
+            db.session.rollback()
+            field = {"region_code": "province"}.get(refusal.field or "name", refusal.field or "name")
+            getattr(form, field).errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("已设立机构 %(name)s（%(code)s）", name=office.name, code=office.code), "success")
+            return redirect(url_for("admin.list_offices"))
+    page = render_template(
+        "admin/offices.html", form=form, offices=organisation.offices(db.session), levels=organisation.LEVELS
+    )
+    return page if request.method == "GET" else (page, 400)
 
 
 @blueprint.get("/errors")
