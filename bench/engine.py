@@ -126,7 +126,7 @@ def measure(url: str, instances: int, steps: int) -> dict[str, float]:
     with app.app_context():
         from flask_migrate import upgrade
 
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
         engine = get_engine()
         row, _ = engine.deploy_file(DIAGRAM, "bench")
         compiled = engine.definitions.compiled(row)

@@ -50,7 +50,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp())
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'login.sqlite3'}"})
     with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
         digest = accounts.hash_password(PASSWORD)
         for name in ("known", "locked"):
             db.session.add(User(username=name, display_name=name, password_hash=digest, role="编办"))

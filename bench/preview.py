@@ -168,7 +168,7 @@ def measure(url: str, applications: int) -> list[tuple[str, float, float, previe
     with app.app_context():
         from flask_migrate import upgrade
 
-        upgrade(directory=str(ROOT / "migrations"))
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
         engine = get_engine()
         engine.runner.clock = Clock()
         engine.deploy_folder("bench")

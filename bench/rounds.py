@@ -81,7 +81,7 @@ def measure(url: str, rounds: int, window: int) -> list[tuple[int, int, float]]:
     with app.app_context():
         from flask_migrate import upgrade
 
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
         get_engine().deploy_file(DIAGRAM, "bench", files_root=DIAGRAM.parent.parent)
         run_rounds(new_instance(), 5, set())  # warm-up: caches, connections, script workers
         marks = {1, min(100, rounds), rounds}

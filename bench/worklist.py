@@ -169,7 +169,7 @@ def measure(url: str, applications: int, requests: int) -> tuple[dict[str, float
     with app.app_context():
         from flask_migrate import upgrade
 
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
         get_engine().deploy_folder("bench")
         demo.seed(db.session)
         db.session.commit()

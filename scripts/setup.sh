@@ -52,7 +52,7 @@ echo "==> 编译界面翻译"
 export FLASK_APP=app
 # The first start of the app (here: the migration) writes a random instance/secret_key (mode 0600) once.
 echo "==> 升级数据库结构"
-.venv/bin/flask db upgrade >/dev/null
+.venv/bin/flask db upgrade heads >/dev/null
 echo "==> 载入行政区划"
 .venv/bin/flask regions load
 echo "==> 部署流程图"

@@ -101,7 +101,7 @@ def backend_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     app.config["BACKEND"] = request.param
     app.before_request(_forget_request_user)
     with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -141,7 +141,7 @@ from app import create_app
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "WTF_CSRF_ENABLED": False,
                   "RATELIMIT_STORAGE_URI": sys.argv[2], "RATELIMIT_KEY_PREFIX": sys.argv[3]})
 with app.app_context():
-    upgrade(directory="migrations")
+    upgrade(directory="migrations", revision="heads")
 client = app.test_client()
 codes = [client.post("/login", data={"username": "probe", "password": "wrong1234"}).status_code
          for _ in range(int(sys.argv[4]))]
