@@ -15,6 +15,8 @@ SOURCE = Path(stdnum.__file__).parent / "cn" / "loc.dat"
 TARGET = Path(__file__).resolve().parent.parent / "app" / "data" / "regions.csv"
 _ENTRY = re.compile(r'\s*(\d{4}) county="(?:\[(\d*)-(\d*)\])?(.+)"')
 _PROVINCE = re.compile(r'(\d{2}) province="(.+)"')
+# The source writes these two names in traditional characters; the platform's pages are in simplified Chinese.
+SIMPLIFIED_NAMES = {"香港特別行政區": "香港特别行政区", "澳門特別行政區": "澳门特别行政区"}
 
 
 def level_of(code: str) -> tuple[str, str | None]:
@@ -31,7 +33,8 @@ def rows() -> list[tuple[str, str, str, str]]:
     for line in SOURCE.read_text(encoding="utf-8").splitlines():
         if match := _PROVINCE.fullmatch(line):
             province = match.group(1)
-            result[province + "0000"] = (province + "0000", match.group(2), "province", "")
+            name = SIMPLIFIED_NAMES.get(match.group(2), match.group(2))
+            result[province + "0000"] = (province + "0000", name, "province", "")
         elif (match := _ENTRY.fullmatch(line)) and not match.group(3):  # no end year: still in force
             code = province + match.group(1)
             if code.endswith("0000"):

@@ -181,3 +181,9 @@ def test_web_processes_share_the_throttle_through_redis(tmp_path: Any) -> None:
 
     assert attempts(5) == [401] * 5
     assert attempts(1) == [429]
+
+
+def test_the_province_list_is_in_simplified_chinese(client: Any, regions_loaded: None) -> None:
+    page = client.get("/register").get_data(as_text=True)
+    assert "香港特别行政区" in page and "澳门特别行政区" in page
+    assert "特別行政區" not in page

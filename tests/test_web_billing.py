@@ -32,7 +32,8 @@ def test_bianban_remits_and_conac_confirms(login: Any, start: Any, demo: dict[st
 
     assert "第一测试.政务" not in login("dongsheng").get("/billing/").get_data(as_text=True)
     conac = login("conac")
-    assert f">{remittance.id}<" in conac.get("/billing/").get_data(as_text=True)
+    page = conac.get("/billing/").get_data(as_text=True)
+    assert f">{remittance.id}<" in page and f'data-confirm="确认已收到批次 {remittance.id} 的汇款共 1200 元吗' in page
     conac.post(f"/billing/remittances/{remittance.id}/confirm")
     assert (first.stage, second.stage) == ("注册处理中", "注册处理中")
 

@@ -258,7 +258,8 @@ def test_a_submission_is_withdrawn_until_a_reviewer_claims_it(login: Any) -> Non
     submit(client, start_registration(client), DOMAIN_APPLICATION)
     application = the_application()
     page_url = f"/unit/applications/{application.business_key}"
-    assert "撤回申请" in text(client.get(page_url))
+    page = text(client.get(page_url))
+    assert "撤回申请" in page and 'data-confirm="确定撤回本申请吗' in page  # confirm.js asks before it goes
 
     response = client.post(f"{page_url}/withdraw")
 
