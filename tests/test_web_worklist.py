@@ -330,3 +330,12 @@ def test_done_lists_what_the_reviewer_completed(login: Any, ordos: list[Applicat
     assert keys_in(html) == {ordos[0].instance.business_key, ordos[1].instance.business_key}
     assert "不通过" in html and "联系人非本单位人员" in html and "编办审核" in html
     assert keys_in(page(login("bianban2"), "/review/done")) == set()
+
+
+def test_reviewers_filter_by_region_names_of_their_jurisdiction(login: Any, regions_loaded: None) -> None:
+    html = page(login("bianban"), "/review/", region="150602")  # the 鄂尔多斯市 office
+    assert '<option value="150600">鄂尔多斯市</option>' in html
+    assert '<option value="150602" selected>东胜区</option>' in html
+    assert "呼和浩特市" not in html and "地区代码" not in html
+    conac = page(login("conac"), "/review/")
+    assert '<option value="150000">内蒙古自治区</option>' in conac and "东胜区" not in conac

@@ -43,3 +43,12 @@ def full_name(session: Session, code: str) -> str:
         names.insert(0, region.name)
         region = session.get(Region, region.parent_code) if region.parent_code else None
     return " ".join(names)
+
+
+def filter_choices(session: Session, office_region: str | None) -> list[Region]:
+    """The regions a reviewer may narrow a list to: a national office its provinces; a regional office its own
+    region and the divisions one level below it (a county office only itself)."""
+    if office_region is None:
+        return children(session, None)
+    own = session.get(Region, office_region)
+    return [own, *children(session, office_region)] if own else []

@@ -33,7 +33,7 @@ from app.engine.errors import ConflictError, FormValidationError, NotFoundError,
 from app.extensions import db
 from app.models import WorkItem
 from app.models.account import REVIEWER_AUDIENCE
-from app.services import applications, assignment, exports, notifications, task_pages, worklist
+from app.services import applications, assignment, exports, notifications, regions, task_pages, worklist
 from app.services.calendar import BEIJING
 from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import work_item_for
@@ -63,8 +63,15 @@ def inbox() -> str:
     now = get_engine().runner.clock()
     page = worklist.inbox(db.session, current_user, filters, sort, _int(args.get("page"), 1), now=now)
     notices = notifications.office_notices(db.session, current_user.office_code, now)
+    office_region = current_user.office.region_code if current_user.office else None
     return render_template(
-        "worklist/inbox.html", inbox=page, filters=filters, sort=sort, url_with=_url_with, notices=notices
+        "worklist/inbox.html",
+        inbox=page,
+        filters=filters,
+        sort=sort,
+        url_with=_url_with,
+        notices=notices,
+        region_choices=regions.filter_choices(db.session, office_region),
     )
 
 
