@@ -23,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     _init_secret_key(app)
+    _refuse_test_settings_in_production(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -53,6 +54,13 @@ def _init_secret_key(app: Flask) -> None:
         ensure_secret_key(app.instance_path)
         app.config["SECRET_KEY"] = read_secret_key(app.instance_path)
     check_secret_key(app.config.get("SECRET_KEY"), production)
+
+
+def _refuse_test_settings_in_production(app: Flask) -> None:
+    """The placement check's exception for local networks exists for tests; in production it would let a unit's
+    site address reach the internal network (SSRF)."""
+    if app.config["APP_ENV"] == "production" and str(app.config.get("PLACEMENT_ALLOWED_NETWORKS", "")).strip():
+        raise RuntimeError("生产环境不得设置 PLACEMENT_ALLOWED_NETWORKS（仅供测试访问本机测试站点）")
 
 
 def _init_login(app: Flask) -> None:

@@ -64,8 +64,30 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "SCRIPT_MAX_MEMORY_MB": int(env("SCRIPT_MAX_MEMORY_MB", "64")),
         # Sandbox worker processes per web process, started on first use (~15 MB each).
         "SCRIPT_WORKERS": int(env("SCRIPT_WORKERS", "2")),
-        # Timers the worker claims per round.
+        # Items each task of `flask worker` takes per round: timers, outbox messages, placement checks. A round
+        # that found work is followed by the next at once; the worker sleeps only when a round found nothing.
         "WORKER_BATCH_SIZE": int(env("WORKER_BATCH_SIZE", "50")),
+        # Outgoing e-mail. An empty host leaves e-mails waiting in the outbox (the admin page says so).
+        "SMTP_HOST": env("SMTP_HOST", ""),
+        # Port of the SMTP server: 25 or 587 (STARTTLS) or 465 (implicit TLS).
+        "SMTP_PORT": int(env("SMTP_PORT", "25")),
+        # How the connection is encrypted: none, starttls (upgrade after connecting) or ssl (TLS from the start).
+        "SMTP_TLS": env("SMTP_TLS", "none"),
+        # Account for SMTP AUTH; empty means the server accepts the platform without logging in.
+        "SMTP_USER": env("SMTP_USER", ""),
+        "SMTP_PASSWORD": env("SMTP_PASSWORD", ""),
+        # From address of every e-mail, optionally with a display name: 平台名称 <noreply@example.cn>.
+        "SMTP_SENDER": env("SMTP_SENDER", "政务和公益机构网上名称办理平台 <noreply@localhost>"),
+        # Seconds to wait for the SMTP server on connect and on each reply before the attempt counts as failed.
+        "SMTP_TIMEOUT_SECONDS": float(env("SMTP_TIMEOUT_SECONDS", "10")),
+        # SMS gateway as module:Class, built with (session, config). The default records each SMS in the database
+        # for the administrator to read (系统管理 → 短信记录) instead of sending it.
+        "SMS_GATEWAY": env("SMS_GATEWAY", "app.services.sms:RecordingSmsGateway"),
+        # Attempts per message before it is given up (shown as 已放弃 with the last error).
+        "OUTBOX_MAX_ATTEMPTS": int(env("OUTBOX_MAX_ATTEMPTS", "6")),
+        # Wait before the 2nd attempt, doubled for each further one up to the cap (60 s, 2, 4, 8, 16 minutes).
+        "OUTBOX_RETRY_BASE_SECONDS": float(env("OUTBOX_RETRY_BASE_SECONDS", "60")),
+        "OUTBOX_RETRY_MAX_SECONDS": float(env("OUTBOX_RETRY_MAX_SECONDS", "3600")),
         # 域名解析 zones: their name servers (comma separated, the first is the SOA primary), the SOA
         # mailbox in DNS form (hostmaster.conac.cn = hostmaster@conac.cn) and the records' TTL in seconds.
         "DNS_NAMESERVERS": env("DNS_NAMESERVERS", "ns1.conac.cn,ns2.conac.cn"),
@@ -88,4 +110,21 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "PAYEE_ACCOUNT": env("PAYEE_ACCOUNT", ""),
         # Rows one Excel export holds at most (a narrower filter gets the rest).
         "EXPORT_MAX_ROWS": int(env("EXPORT_MAX_ROWS", "10000")),
+        # Public address of the badge script, images and 标识证书 pages that the code units paste names
+        # (e.g. https://bszs.example.cn); empty: the address the unit's 标识管理 page was opened by.
+        "BADGE_BASE_URL": env("BADGE_BASE_URL", ""),
+        # Seconds a badge hit reuses what it read of a certificate (a revocation shows within this time).
+        "BADGE_CACHE_SECONDS": float(env("BADGE_CACHE_SECONDS", "60")),
+        # Certificates whose badge state one web process keeps in memory at most.
+        "BADGE_CACHE_ENTRIES": int(env("BADGE_CACHE_ENTRIES", "10000")),
+        # Placement check of hung badges (services/placement.py, safe_fetch.py): timeouts in seconds, the
+        # largest page read in bytes, and hours between the worker's re-checks of a certificate.
+        "PLACEMENT_CONNECT_TIMEOUT": float(env("PLACEMENT_CONNECT_TIMEOUT", "3")),
+        "PLACEMENT_READ_TIMEOUT": float(env("PLACEMENT_READ_TIMEOUT", "5")),
+        "PLACEMENT_MAX_BYTES": int(env("PLACEMENT_MAX_BYTES", str(512 * 1024))),
+        "PLACEMENT_RECHECK_HOURS": float(env("PLACEMENT_RECHECK_HOURS", "24")),
+        # Networks (comma separated CIDRs) the placement check may fetch from although they are not public.
+        # FOR TESTS ONLY (a local test site on 127.0.0.1): empty by default, so loopback, private,
+        # link-local and every other non-public address is refused. Never set it in production.
+        "PLACEMENT_ALLOWED_NETWORKS": env("PLACEMENT_ALLOWED_NETWORKS", ""),
     }

@@ -2,6 +2,13 @@
 
 Every test that uses `app` runs once per available database. The schema comes from the
 Alembic migrations, as in production; tables are emptied between tests.
+
+The `app` fixture deploys the shipped procedures from the PROCEDURES_ROOT setting (workflows/, forms/,
+documents/; the repository by default). To see which tests a policy edit breaks, edit a copy and run
+`PROCEDURES_ROOT=/path/to/copy pytest tests/test_x.py`: tests of the engine's mechanisms run on their own
+diagrams (tests/diagrams/, with tests/forms/, e.g. the `two_reviews` fixture), so only the tests that
+specify a shipped procedure's rules should fail. Tests that read a shipped file by path (PROJECT_ROOT)
+still read the repository's copy.
 """
 
 from __future__ import annotations
@@ -326,6 +333,27 @@ def deploy_test_diagram(engine: Engine, name: str) -> WorkflowDefinition:
     """One of the mechanism tests' own diagrams, with their own forms."""
     row, _ = engine.deploy_file(DIAGRAMS / name, "test", files_root=TESTS_ROOT)
     return row
+
+
+# tests/diagrams/two_reviews.bpmn: the mechanism tests' stand-in for a procedure with two reviews and a fee
+# (单位 填写申请表 → 编办 初审, withdrawable → CONAC 复审 → 编办 收费 → CONAC 认款 → a working day → 已办结; a 不同意
+# returns it to the unit). Its forms are tests/forms/application, decision and fee; 120 元 a year.
+TWO_REVIEWS = "two_reviews"
+TEST_APPLICATION = {
+    "domain_name": "测试单位.政务",
+    "years": 2,
+    "contact_name": "张经办",
+    "contact_mobile": "13800138000",
+    "contact_email": "zhang@example.cn",
+    "host_mode": "none",
+}
+
+
+@pytest.fixture
+def two_reviews(engine: Engine) -> str:
+    """tests/diagrams/two_reviews.bpmn deployed; its process id."""
+    deploy_test_diagram(engine, "two_reviews.bpmn")
+    return TWO_REVIEWS
 
 
 def at(beijing_time: str) -> datetime:

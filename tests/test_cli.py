@@ -1,4 +1,8 @@
-"""The command line drives every procedure from a terminal: deploy, demo data, tasks, remittances, worker."""
+"""The command line drives every procedure from a terminal: deploy, demo data, tasks, remittances, worker.
+
+Tasks are driven on the tests' own procedure (tests/diagrams/two_reviews.bpmn); export and deploy use a
+shipped one, since what they read and write is the procedure files as policy staff keep them.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Charge, Domain, ProcessInstance, Remittance, Unit, WorkItem
-from tests.conftest import DOMAIN_APPLICATION
+from tests.conftest import TEST_APPLICATION
 
 
 def run(app: Flask, *args: str) -> Any:
@@ -35,11 +39,11 @@ def test_demo_seeds_accounts_and_paid_domains_idempotently(app: Flask) -> None:
     assert len(db.session.scalars(select(Domain).where(Domain.status == "active")).all()) == 3
 
 
-def test_a_registration_is_driven_from_the_terminal(app: Flask, clock: Any) -> None:
+def test_an_application_is_driven_from_the_terminal(app: Flask, clock: Any, two_reviews: str) -> None:
     run(app, "demo")
     unit = db.session.scalar(select(Unit).where(Unit.name == "鄂尔多斯市人民政府办公室"))
-    assert "YM2026" in run(
-        app, "instances", "start", "domain_registration", "--unit", str(unit.id), "--as", "unit1", "--role", "单位"
+    assert "TR2026" in run(
+        app, "instances", "start", two_reviews, "--unit", str(unit.id), "--as", "unit1", "--role", "单位"
     )
 
     def complete(role: str, data: dict[str, Any]) -> str:
@@ -57,8 +61,8 @@ def test_a_registration_is_driven_from_the_terminal(app: Flask, clock: Any) -> N
             json.dumps(data, ensure_ascii=False),
         )
 
-    assert "待审核" in complete("单位", DOMAIN_APPLICATION)
-    assert "编办审核" in run(app, "tasks", "list", "--role", "编办", "--office", "编办:150600")
+    assert "待审核" in complete("单位", TEST_APPLICATION)
+    assert "初审" in run(app, "tasks", "list", "--role", "编办", "--office", "编办:150600")
     assert "复审中" in complete("编办", {"decision": "approve"})
     assert "待缴费" in complete("CONAC", {"decision": "approve"})
     assert "待认款" in complete("编办", {"invoice_no": "FP0001", "years": 1})
@@ -70,13 +74,13 @@ def test_a_registration_is_driven_from_the_terminal(app: Flask, clock: Any) -> N
     assert "定时到期" in run(app, "worker", "--once", "--now", "2026-09-30T00:00:00+08:00")
     key = db.session.scalar(select(ProcessInstance.business_key))
     shown = run(app, "instances", "show", key)
-    assert "注册成功" in shown and "message" in shown
+    assert "已办结" in shown and "message" in shown
 
 
-def test_a_refused_completion_prints_the_fields_and_exits_1(app: Flask) -> None:
+def test_a_refused_completion_prints_the_fields_and_exits_1(app: Flask, two_reviews: str) -> None:
     run(app, "demo")
     unit = db.session.scalar(select(Unit).where(Unit.name == "鄂尔多斯市人民政府办公室"))
-    run(app, "instances", "start", "domain_registration", "--unit", str(unit.id), "--as", "u", "--role", "单位")
+    run(app, "instances", "start", two_reviews, "--unit", str(unit.id), "--as", "u", "--role", "单位")
     item = db.session.scalars(select(WorkItem)).one()
     result = app.test_cli_runner().invoke(
         args=["tasks", "complete", str(item.id), "--as", "u", "--role", "单位", "--data", '{"domain_name": "x.com"}']

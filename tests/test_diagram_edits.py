@@ -36,7 +36,7 @@ PROCESS = "party_site_review"
 ORGAN = "鄂尔多斯市人民政府"
 DOMAIN = f"{ORGAN}.政务"
 
-PAPER_NODES = {"notify_paper", "confirm_paper", "gw_paper", "notify_paper_problem", "paper_rejected"}
+PAPER_NODES = {"notify_paper", "submit_paper", "confirm_paper", "gw_paper", "notify_paper_problem", "paper_rejected"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ FORM = {
 }
 SUBMIT = Step(UNIT, FORM, "初审中")
 FIRST_OK = Step(BIANBAN, APPROVE, "复审中")
+PAPER_SENT = Step(UNIT, {"paper_delivery": "in_person"}, "待提交纸质材料")
 PAPER_OK = Step(BIANBAN, {"decision": "ok"}, "标识已发放")
 
 
@@ -150,11 +151,11 @@ def test_removing_the_paper_step_lets_new_applications_get_the_badge_upon_conac_
     fresh = walk(start(PROCESS, organ), [SUBMIT, FIRST_OK, Step(CONAC, APPROVE, "标识已发放")])
     assert fresh.instance.definition.version == 2
     assert fresh.tasks == []
-    assert [m.subject for m in fresh.outbox()] == ["网站标识代码已发放"] * 2
+    assert [m.subject for m in fresh.outbox()[::2]] == ["网站开办审核/资格复核申请已通过初审", "网站标识代码已发放"]
     badge = db.session.scalars(select(Certificate).where(Certificate.instance_id == fresh.instance_id)).one()
     assert (badge.colour, badge.hang_deadline) == ("red", date(2026, 10, 10))
 
-    walk(running, [FIRST_OK, Step(CONAC, APPROVE, "待提交纸质材料")])
+    walk(running, [FIRST_OK, Step(CONAC, APPROVE, "审核通过"), PAPER_SENT])
     assert running.instance.definition.version == 1
     item = running.task()
     assert (item.task_name, item.office_code) == ("confirm_paper", "编办:150600")
@@ -199,5 +200,5 @@ def test_reverting_an_edit_makes_the_original_rules_apply_to_new_applications_ag
 
     deploy(engine, original)  # the ID-card copy is required again
 
-    fresh = walk(start(PROCESS, organ), [SUBMIT, FIRST_OK, Step(CONAC, APPROVE, "待提交纸质材料")])
+    fresh = walk(start(PROCESS, organ), [SUBMIT, FIRST_OK, Step(CONAC, APPROVE, "审核通过")])
     assert "连同经办人身份证复印件一份（加盖单位公章）" in paper_notice(fresh)

@@ -30,10 +30,10 @@ from sqlalchemy import func, select
 
 from app.engine import Engine
 from app.extensions import db
-from app.models import AuditEvent, DnsRecord, Domain, ProcessInstance, WorkItem
+from app.models import AuditEvent, DnsRecord, Domain, ProcessInstance, RedPage, WorkItem
 from app.services.audit import Actor
 from app.taskforms.formats import FORMAT_MESSAGES, to_ascii_domain
-from tests.conftest import APPROVE, add_domain, reject
+from tests.conftest import APPROVE, add_domain, at, reject
 
 NAME = "鄂尔多斯市人民政府办公室.政务"
 OTHER = "鄂尔多斯市第一人民医院.公益"
@@ -293,6 +293,26 @@ def test_the_zone_files_hold_the_effective_records_and_pass_named_checkzone(
     assert "@ IN NS ns1.conac.cn." in zone and "@ IN NS ns2.conac.cn." in zone
     public = check_zone("xn--55qw42g", tmp_path / "xn--55qw42g.zone")
     assert " IN A " not in public
+
+
+@pytest.mark.skipif(shutil.which("named-checkzone") is None, reason="bind9-utils (named-checkzone) is not installed")
+def test_a_published_red_page_puts_its_domain_on_the_platform_unless_the_unit_set_its_own_records(
+    app: Flask, unit_client: Any, domain: Domain, engine: Engine, web_address: None, tmp_path: Path, demo: Any
+) -> None:
+    other = add_domain(demo["unit1"].unit, "鄂尔多斯市人民政府.政务")  # no records of its own
+    unpublished = add_domain(demo["unit2"].unit, "鄂尔多斯市第一中学.公益")
+    effective(engine, unit_client, domain, "@", "A", "202.96.1.10")
+    db.session.add(RedPage(unit_id=demo["unit1"].unit.id, draft={}, published={}, published_at=at("2026-10-09 10:00")))
+    db.session.add(RedPage(unit_id=demo["unit2"].unit.id, draft={}))
+    db.session.commit()
+
+    assert export(app, tmp_path).exit_code == 0
+    zone = set(check_zone("xn--zfr164b", tmp_path / "xn--zfr164b.zone").splitlines())
+    own, red = to_ascii_domain(NAME).split(".")[0], other.ascii_name.split(".")[0]
+    assert f"{own} IN A 202.96.1.10" in zone and f"{own} IN A {WEB_IPV4}" not in zone
+    assert f"www.{own} IN A {WEB_IPV4}" in zone  # www has no record of its own: the red page
+    assert {f"{red} IN A {WEB_IPV4}", f"www.{red} IN A {WEB_IPV4}"} <= zone
+    assert unpublished.ascii_name.split(".")[0] not in check_zone("xn--55qw42g", tmp_path / "xn--55qw42g.zone")
 
 
 def test_url_records_without_the_platform_s_address_write_no_zone(

@@ -54,7 +54,7 @@ FORM = {
     "contact_mobile": "13800138000",
     "contact_email": "zhang@example.cn",
 }
-PAPER_STAGE = "待提交纸质材料"
+PAPER_STAGE = "审核通过"  # the unit's 报送纸质材料 step is open
 
 
 def pdf_text(content: bytes, tmp_path: Path, name: str = "document") -> str:
@@ -110,7 +110,7 @@ def submitted(organ: Unit, start: Any) -> Application:
 
 @pytest.fixture
 def passed(submitted: Application) -> Application:
-    """初审 and 复审 passed: 审核通过, waiting for the paper (待提交纸质材料)."""
+    """初审 and 复审 passed: 审核通过, the unit prints and brings the paper."""
     submitted.complete(BIANBAN, APPROVE).complete(CONAC, APPROVE)
     assert submitted.stage == PAPER_STAGE
     return submitted
@@ -227,6 +227,41 @@ def test_copies_and_materials_follow_the_diagram_version(
     assert "第3份/共3份" in old_text and "身份证" in old_text  # the running application keeps version 1
 
 
+def test_the_bianbans_paper_check_lists_the_diagrams_materials_with_links_to_the_documents(
+    passed: Application, organ: Unit, start: Any, engine: Engine, login: Any
+) -> None:
+    passed.complete(UNIT, {"paper_delivery": "post", "paper_note": "EMS 1077"})
+    xml = DIAGRAM.read_text(encoding="utf-8")
+    edited = xml.replace(
+        "党政机关网站开办审核和资格复核申请表\"/>", "党政机关网站开办审核和资格复核申请表;单位组织机构代码证复印件\"/>"
+    )
+    assert edited != xml
+    deploy_xml(engine, edited, DIAGRAM.name)
+    newer = start(PROCESS, organ).complete(UNIT, FORM).complete(BIANBAN, APPROVE).complete(CONAC, APPROVE)
+    newer.complete(UNIT, {"paper_delivery": "in_person"})
+    client = login("bianban")
+
+    old_page, new_page = (paper_check(client, application) for application in (passed, newer))
+    key = passed.instance.business_key
+
+    for document, title in (("letter", "关于申请对网站开办审核和资格复核的函"), ("form", TITLE_FORM)):
+        assert f'href="/applications/{key}/documents/{document}.pdf">《{title}》</a>' in old_page
+    assert "经办人身份证复印件一份，加盖单位公章" in old_page and "报送机构：鄂尔多斯市委编办" in old_page
+    assert "组织机构代码证" not in old_page  # the running application keeps version 1
+    assert "<li>《单位组织机构代码证复印件》，一式三份，加盖单位公章</li>" in new_page  # brought, not printed
+
+
+TITLE_FORM = "党政机关网站开办审核和资格复核申请表"
+
+
+def paper_check(client: Any, application: Application) -> str:
+    """The 纸质材料清单 of the 编办's open 确认纸质材料 task, whitespace collapsed."""
+    (item,) = application.tasks
+    assert item.task_name == "confirm_paper"
+    html = client.get(f"/review/tasks/{item.id}").get_data(as_text=True)
+    return re.sub(r"\s+", " ", html[html.index('id="h-paper"') :])
+
+
 def repository_copy(tmp_path: Path) -> Path:
     """The procedure files (workflows/, forms/, documents/) as policy staff would check them out."""
     root = tmp_path / "repository"
@@ -334,7 +369,7 @@ def test_progress_marks_done_and_current_elements(submitted: Application, login:
 
     submitted.complete(BIANBAN, APPROVE).complete(CONAC, APPROVE)
     progress = client.get(url(key, "progress")).get_json()
-    assert "confirm_paper" in progress["current"] and "first_review" not in progress["current"]
+    assert "submit_paper" in progress["current"] and "first_review" not in progress["current"]
     assert {"first_review", "second_review", "review_passed", "notify_paper"} <= set(progress["done"])
     assert not set(progress["done"]) & set(progress["current"])
 

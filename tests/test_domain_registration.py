@@ -4,8 +4,9 @@
    application can take it while it is under review.
 2. The 编办 of the unit's own region reviews it (待审核) within 5 working days.
 3. CONAC reviews it again (复审中).
-   Either reviewer may reject with a reason: the unit sees 审核不通过 and the reason, may
-   change the application (even the name) and resubmit; it then goes to 编办 again.
+   Either reviewer may reject with a reason: the contact is told it by SMS and e-mail, the unit sees
+   审核不通过 and the reason, may change the application (even the name) and resubmit; it then goes
+   to 编办 again.
 4. After CONAC's approval a fee of 300 元 × years is charged and the contact is told to pay
    (待缴费). The 编办 collects it against an invoice (确认收费) and may change the years
    there (消费变更); the amount and the registration term follow the new years.
@@ -256,6 +257,16 @@ def test_rejection_by_bianban_returns_to_the_unit_with_the_reason(unit: Any, sta
     (review,) = [e for e in audit(application, "complete") if e.task_name == "bianban_review"]
     assert (review.role, review.actor, review.decision) == ("编办", "bianban-user", "reject")
     assert review.reason == "域名应使用单位规范简称"
+    sms, email = application.outbox()
+    assert [(sms.channel, sms.recipient), (email.channel, email.recipient)] == [
+        ("sms", "13800138000"),
+        ("email", "zhang@example.cn"),
+    ]
+    assert sms.subject == email.subject == "域名申请审核未通过"
+    assert sms.body == email.body == (
+        f"您单位申请的域名“{NAME}”未通过审核。不通过原因：域名应使用单位规范简称。请登录平台，在“我的申请”中打开本申请，"
+        "按原因修改后重新提交，重新提交的申请将再次经同级编办审核和CONAC复审。"
+    )
 
 
 def test_rejection_by_conac_returns_to_the_unit_with_the_reason(unit: Any, start: Any) -> None:
@@ -266,6 +277,17 @@ def test_rejection_by_conac_returns_to_the_unit_with_the_reason(unit: Any, start
     (review,) = [e for e in audit(application, "complete") if e.task_name == "conac_review"]
     assert (review.role, review.decision, review.reason) == ("CONAC", "reject", "名称前应冠以上级行政区划名称")
     assert count(Charge) == 0
+    assert [m.subject for m in application.outbox()] == ["域名申请审核未通过"] * 2
+    assert "不通过原因：名称前应冠以上级行政区划名称。请登录平台" in application.outbox()[0].body
+
+
+def test_a_reason_the_reviewer_ended_with_a_full_stop_reads_with_one(unit: Any, start: Any) -> None:
+    application = walk(
+        start("domain_registration", unit), [SUBMIT, (BIANBAN, reject("域名应使用单位规范简称。"), "审核不通过")]
+    )
+
+    body = application.outbox()[0].body
+    assert "不通过原因：域名应使用单位规范简称。请登录平台" in body and "。。" not in body
 
 
 def test_a_rejection_without_a_reason_is_refused(unit: Any, start: Any) -> None:

@@ -10,13 +10,15 @@
    the batch on (待认款 → 续费处理中).
 4. One working day after 认款, at 00:00 Beijing time, the expiry date is extended by the paid
    years from the old expiry date (not from today) and the contact is told (续费成功).
+5. 到期提醒: the worker tells the contact of an active domain to renew once, the diagram's
+   expiryWarningDays before its expiry date; a renewed expiry date is warned about in its turn.
 
 The fee per year is read from the diagram's `tariffs` property (fixture `tariff`).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 import pytest
@@ -24,11 +26,11 @@ from sqlalchemy import func, select
 
 from app.engine.errors import FormValidationError
 from app.extensions import db
-from app.models import AuditEvent, Charge, Domain, ProcessInstance
-from app.services import tariffs
+from app.models import AuditEvent, Charge, Contact, Domain, InAppMessage, OutboxMessage, ProcessInstance
+from app.services import domain_lifecycle, tariffs
 from app.services.audit import Actor
 from app.taskforms.formats import to_ascii_domain
-from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application
+from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application, add_domain, at
 
 NAME = "鄂尔多斯市人民政府.政务"
 
@@ -275,3 +277,77 @@ def test_renewing_a_domain_registered_on_the_platform_notifies_the_contact_of_it
         ("sms", "13800138000"),
         ("email", "zhang@example.cn"),
     ], "DIAGRAM BUG: 域名注册.bpmn reserve_domain does not pass the contact, so the domain has none to notify"
+
+
+# ---- 到期提醒: before the expiry date the contact is told to renew ----
+
+
+@pytest.fixture
+def warning(engine: Any) -> dict[str, str]:
+    """The renewal diagram's 到期提醒 properties: days ahead, subject and text."""
+    compiled = engine.definitions.compiled(engine.definitions.latest(db.session, "domain_renewal"))
+    return {k: v for k, v in compiled.process_properties.items() if k.startswith("expiryWarning")}
+
+
+def warned(now: str, grace_days: int = 30) -> list[str]:
+    names = domain_lifecycle.warn_expiring(db.session, at(now), grace_days)
+    db.session.commit()
+    return names
+
+
+def test_the_contact_is_warned_once_the_procedures_days_before_the_expiry_date(
+    unit: Any, warning: dict[str, str]
+) -> None:
+    domain = registered(unit, expires_on=date(2027, 1, 5))
+    days = int(warning["expiryWarningDays"])
+    first_day = date(2027, 1, 5) - timedelta(days=days)
+
+    assert warned(f"{first_day - timedelta(days=1)} 23:59") == []
+    assert warned(f"{first_day} 00:00") == [NAME]
+    assert warned(f"{first_day} 00:05") == []  # once per expiry date, however often the worker runs
+    assert warned("2027-01-05 09:00") == []
+
+    messages = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [(m.channel, m.recipient) for m in messages] == [("sms", "13800138000"), ("email", "zhang@example.cn")]
+    assert messages[0].subject == warning["expiryWarningSubject"]
+    assert messages[0].body == (
+        f"您单位的域名“{NAME}”将于 2027-01-05 到期（还有{days}天）。"
+        "请登录平台，在“到期域名”中勾选该域名并提交续费申请，向同级编办缴纳续费；已提交续费申请的，请尽快缴费。"
+        "到期30天后仍未续费的，域名将被标记为已过期，停止解析。"
+    )
+    in_app = db.session.scalars(select(InAppMessage)).one()  # also in the unit's 消息中心
+    assert (in_app.unit_id, in_app.subject) == (domain.unit_id, warning["expiryWarningSubject"])
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "domain_expiry_warning")).one()
+    assert (event.actor, event.detail["domain"], event.detail["expires_on"]) == ("system", NAME, "2027-01-05")
+
+    domain.expires_on = date(2028, 1, 5)  # renewed: the new expiry date is warned about in its turn
+    db.session.commit()
+    assert warned("2027-06-01 10:00") == []
+    assert warned(f"{date(2028, 1, 5) - timedelta(days=days)} 08:00") == [NAME]
+
+
+@pytest.mark.parametrize("status", ["reserved", "frozen", "expired", "deleted"])
+def test_only_active_domains_are_warned(unit: Any, status: str) -> None:
+    domain = registered(unit, expires_on=date(2027, 1, 5))
+    domain.status = status
+    db.session.commit()
+
+    assert warned("2027-01-01 10:00") == []
+    assert count(OutboxMessage) == 0
+
+
+def test_a_domain_past_its_expiry_date_is_not_warned_any_more(unit: Any) -> None:
+    registered(unit, expires_on=date(2026, 12, 31))
+
+    assert warned("2027-01-01 10:00") == []
+
+
+def test_without_a_contact_on_the_domain_the_units_contact_is_warned(make_unit: Any) -> None:
+    organ = make_unit()
+    contact = Contact(unit_id=organ.id, name="李联系", mobile="13900139000", email="li@example.cn")
+    db.session.add(contact)
+    add_domain(organ, NAME)  # a domain recorded without a contact of its own
+
+    assert warned("2027-01-01 10:00") == [NAME]
+
+    assert {m.recipient for m in db.session.scalars(select(OutboxMessage))} == {contact.mobile, contact.email}

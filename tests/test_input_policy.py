@@ -1,7 +1,8 @@
 """One input policy for every text field, on the server: NFC, no control or bidi characters, no line
 breaks in one-line fields, trimmed, bounded; domain names normalised and shown before they are saved.
 
-Refusals are Chinese, next to the field, all at once, and nothing refused is stored.
+Refusals are Chinese, next to the field, all at once, and nothing refused is stored. The engine and the
+wizard are checked on the tests' own procedure (tests/diagrams/two_reviews.bpmn with tests/forms/).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from app.extensions import db
 from app.models import Draft, ProcessInstance, Unit, User
 from app.taskforms.schemas import FormLibrary
 from app.taskforms.text import TextRefused, clean_text
-from tests.conftest import DOMAIN_APPLICATION, TESTS_ROOT, UNIT
+from tests.conftest import TEST_APPLICATION, TESTS_ROOT, UNIT
 from tests.test_auth import VALID_REGISTRATION
 
 # ---- the policy itself ---------------------------------------------------------------------
@@ -97,50 +98,50 @@ def test_a_form_normalises_domains_and_says_what_it_rewrote() -> None:
     assert cleaned.rewritten == {"domain_name": ("鄂尔多斯市人民政府。政务", "鄂尔多斯市人民政府.政务")}
 
 
-def test_the_engine_stores_only_clean_data(engine: Engine, make_unit: Any, start: Any) -> None:
-    application = start("domain_registration", make_unit())
+def test_the_engine_stores_only_clean_data(two_reviews: str, engine: Engine, make_unit: Any, start: Any) -> None:
+    application = start(two_reviews, make_unit())
     with pytest.raises(FormValidationError) as refused:
-        application.complete(UNIT, {**DOMAIN_APPLICATION, "contact_name": "张\x00三"})
+        application.complete(UNIT, {**TEST_APPLICATION, "contact_name": "张\x00三"})
     assert "contact_name" in refused.value.errors
     assert application.instance.status == "running"  # a refusal, not a fault
-    application.complete(UNIT, {**DOMAIN_APPLICATION, "domain_name": "XN--FIQ11I8XGB87B.xn--zfr164b"})
+    application.complete(UNIT, {**TEST_APPLICATION, "domain_name": "XN--FIQ11I8XGB87B.xn--zfr164b"})
     assert application.data()["domain_name"] == "中央编办.政务"
 
 
 # ---- pages ---------------------------------------------------------------------------------
 
 
-def _domain_task(client: Any) -> str:
-    response = client.post("/unit/start/domain_registration")
+def _application_task(client: Any, process_id: str) -> str:
+    response = client.post(f"/unit/start/{process_id}")
     assert response.status_code == 302, response.get_data(as_text=True)
     return str(response.headers["Location"])
 
 
-def test_the_wizard_refuses_a_nul_byte_next_to_the_field_and_stores_nothing(login: Any) -> None:
+def test_the_wizard_refuses_a_nul_byte_next_to_the_field_and_stores_nothing(two_reviews: str, login: Any) -> None:
     client = login("unit1")
-    task = _domain_task(client)
-    response = client.post(task, data={**DOMAIN_APPLICATION, "contact_name": "张\x00三", "action": "submit"})
+    task = _application_task(client, two_reviews)
+    response = client.post(task, data={**TEST_APPLICATION, "contact_name": "张\x00三", "action": "submit"})
     page = response.get_data(as_text=True)
-    assert response.status_code == 400 and "联系人姓名不能包含不可见的控制字符" in page
+    assert response.status_code == 400 and "联系人不能包含不可见的控制字符" in page
     instance = db.session.scalar(select(ProcessInstance))
     assert instance.status == "running" and instance.error is None
     draft = db.session.scalar(select(Draft))
-    assert "contact_name" not in draft.data and draft.data["domain_name"] == DOMAIN_APPLICATION["domain_name"]
+    assert "contact_name" not in draft.data and draft.data["domain_name"] == TEST_APPLICATION["domain_name"]
 
 
-def test_the_wizard_shows_a_normalised_domain_before_it_is_submitted(login: Any) -> None:
+def test_the_wizard_shows_a_normalised_domain_before_it_is_submitted(two_reviews: str, login: Any) -> None:
     client = login("unit1")
-    task = _domain_task(client)
-    typed = {**DOMAIN_APPLICATION, "domain_name": "ＡＢＣ鄂尔多斯。政务", "action": "submit"}
+    task = _application_task(client, two_reviews)
+    typed = {**TEST_APPLICATION, "domain_name": "ＡＢＣ鄂尔多斯。政务", "action": "submit"}
     response = client.post(task, data=typed)
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "已按域名规范写为“abc鄂尔多斯.政务”" in page
     assert 'value="abc鄂尔多斯.政务"' in page
-    assert db.session.scalar(select(ProcessInstance)).stage == "填写申请"  # not submitted yet
+    assert db.session.scalar(select(ProcessInstance)).stage == "填报中"  # not submitted yet
     confirmed = client.post(task, data={**typed, "domain_name": "abc鄂尔多斯.政务"})
     assert confirmed.status_code == 302
     db.session.expire_all()
-    assert db.session.scalar(select(ProcessInstance)).stage != "填写申请"
+    assert db.session.scalar(select(ProcessInstance)).stage != "填报中"
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ The procedure as the seeds (附件2, 附件4) describe it and the diagram implem
 2. The unit fills in the badge application (挂标位置, 网站名称, bound Chinese domains — each must be the
    unit's own active domain —, 英文域名, 服务器IP for an own site, 简介, 机构职能/业务范围, 经办人).
    Stage 初审中.
-3. The 同级编办 (the 编办 office of the unit's region) reviews within 5 working days; CONAC re-reviews
-   (复审中). A rejection at either level returns to the unit with the reason (审核不通过); a resubmission
-   starts again at 初审中.
+3. The 同级编办 (the 编办 office of the unit's region) reviews within 5 working days; a pass is told to the
+   unit by SMS and e-mail and CONAC re-reviews (复审中). A rejection at either level returns to the unit
+   with the reason (审核不通过); a resubmission starts again at 初审中.
 4. Unlike 党政机关 there is no paper step: as soon as CONAC approves, a blue 事业单位网站标识 is issued and
    the unit is notified (标识已发放). The badge must hang within 5 working days; at the end of that day a
    timer records on the certificate that the deadline has passed.
@@ -36,6 +36,7 @@ REFUSAL = "需先注册并缴费 .公益 域名，且域名在有效期内，方
 INSTITUTION = "鄂尔多斯市中心医院"
 DOMAIN = f"{INSTITUTION}.公益"
 
+SUBJECT_FIRST_PASS = "网站标识申请已通过初审"
 SUBJECT_FIRST_REJECT = "网站标识申请初审未通过"
 SUBJECT_SECOND_REJECT = "网站标识申请复审未通过"
 SUBJECT_BADGE = "网站标识代码已发放"
@@ -145,7 +146,7 @@ def test_a_party_or_government_organ_may_not_apply(make_unit: Any, start: Any) -
 # --- Paths through the procedure --------------------------------------------------------------
 
 PATHS = {
-    "approved at both levels": ([SUBMIT, FIRST_OK, SECOND_OK], [SUBJECT_BADGE]),
+    "approved at both levels": ([SUBMIT, FIRST_OK, SECOND_OK], [SUBJECT_FIRST_PASS, SUBJECT_BADGE]),
     "编办 rejects, unit resubmits": (
         [
             SUBMIT,
@@ -154,7 +155,7 @@ PATHS = {
             FIRST_OK,
             SECOND_OK,
         ],
-        [SUBJECT_FIRST_REJECT, SUBJECT_BADGE],
+        [SUBJECT_FIRST_REJECT, SUBJECT_FIRST_PASS, SUBJECT_BADGE],
     ),
     "CONAC rejects, resubmission goes back to 初审": (
         [
@@ -165,7 +166,7 @@ PATHS = {
             FIRST_OK,
             SECOND_OK,
         ],
-        [SUBJECT_SECOND_REJECT, SUBJECT_BADGE],
+        [SUBJECT_FIRST_PASS, SUBJECT_SECOND_REJECT, SUBJECT_FIRST_PASS, SUBJECT_BADGE],
     ),
     "rejected at both levels in turn": (
         [
@@ -178,7 +179,7 @@ PATHS = {
             FIRST_OK,
             SECOND_OK,
         ],
-        [SUBJECT_FIRST_REJECT, SUBJECT_SECOND_REJECT, SUBJECT_BADGE],
+        [SUBJECT_FIRST_REJECT, SUBJECT_FIRST_PASS, SUBJECT_SECOND_REJECT, SUBJECT_FIRST_PASS, SUBJECT_BADGE],
     ),
 }
 
@@ -233,6 +234,20 @@ def test_a_rejection_shows_its_reason_to_the_unit_and_is_audited(institution: Un
     assert f"不通过原因：{reason}。" in application.outbox()[-1].body
 
 
+def test_the_first_review_pass_is_told_to_the_unit_before_conacs_review(
+    institution: Unit, start: Any, clock: Clock
+) -> None:
+    clock.set("2026-09-28 10:00")
+
+    application = walk(start(PROCESS, institution), [SUBMIT, FIRST_OK])
+
+    sms, email = application.outbox()
+    assert (sms.recipient, email.recipient) == ("13900139000", "li@example.cn")
+    assert sms.subject == email.subject == SUBJECT_FIRST_PASS
+    assert sms.body.startswith(f"您单位“{INSTITUTION}”的网站标识申请已通过同级机构编制部门初审，现由CONAC复审")
+    assert application.task().task_name == "second_review"
+
+
 # --- Badge without paper ------------------------------------------------------------------------
 
 
@@ -255,6 +270,8 @@ def test_conac_approval_issues_the_blue_badge_at_once_without_any_paper_step(
     assert notice.subject == SUBJECT_BADGE
     assert f"网站标识代码已生成：{certificate.code}" in notice.body
     assert "截止日期：2026-10-10" in notice.body
+    assert "请登录平台“标识管理”获取标识代码" in notice.body  # the menus the platform has
+    assert "请在平台“红页管理”中完善网络红页" in notice.body
     tasks = db.session.scalars(
         select(AuditEvent.task_name).where(
             AuditEvent.instance_id == application.instance_id, AuditEvent.action == "complete"
@@ -268,6 +285,10 @@ def test_the_hanging_deadline_is_recorded_on_the_certificate_at_the_end_of_its_l
 ) -> None:
     clock.set("2026-09-28 10:00")
     application = walk(start(PROCESS, institution), [SUBMIT, FIRST_OK, SECOND_OK])
+    reminder = db.session.scalars(select(TimerSubscription)).one()  # reminder and check: tests/test_placement.py
+    assert reminder.task_name == "hang_reminder"
+    clock.set("2026-10-09 09:00")
+    assert engine.runner.fire_due_timers() == ["BS2026000001"]
     timer = db.session.scalars(select(TimerSubscription)).one()
     assert (timer.task_name, timer.due_at) == ("hang_deadline", at("2026-10-10 23:59:59"))
 
@@ -278,7 +299,7 @@ def test_the_hanging_deadline_is_recorded_on_the_certificate_at_the_end_of_its_l
 
     certificate = db.session.scalars(select(Certificate)).one()
     assert certificate.deadline_passed_at == at("2026-10-11 00:00")
-    assert (application.stage, application.instance.status) == ("标识已发放", "completed")
+    assert (application.stage, application.instance.status) == ("逾期未挂标", "completed")  # no red page published
 
 
 # --- Form and domain checks ---------------------------------------------------------------------

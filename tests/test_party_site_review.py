@@ -7,11 +7,13 @@ The procedure as the seeds describe it and the diagram implements it:
 2. The unit fills in the application (申请类型, 挂标位置, 网站名称, the bound Chinese domains — each must be
    the unit's own active domain —, 英文域名, 服务器IP for an own site, 简介, 经办人). Stage 初审中.
 3. The 同级编办 (the 编办 office of the unit's own region) reviews within 5 working days. A rejection
-   gives a reason the unit sees (stage 审核不通过); the unit revises and resubmits, back to 初审中.
+   gives a reason the unit sees (stage 审核不通过); the unit revises and resubmits, back to 初审中. A pass
+   is told to the unit too (seed 004: the unit waits for the 初审 result by SMS and e-mail).
 4. CONAC re-reviews (复审中). A rejection also returns to the unit; a resubmission starts at 初审中 again.
-5. After both approvals the unit is told by SMS and e-mail to print the 申请函 and 申请表 一式三份 with the
-   unit's seal and add a sealed copy of the 经办人's ID card; stage 待提交纸质材料. The same 编办 confirms
-   the paper materials within 10 working days.
+5. After both approvals the unit sees 审核通过 (seed 004) and is told by SMS and e-mail to print the 申请函
+   and 申请表 一式三份 with the unit's seal and add a sealed copy of the 经办人's ID card. Its own step
+   报送纸质材料 lists what to bring and where; once it has brought the paper it says how (送达/邮寄), and
+   the stage is 待提交纸质材料 until the same 编办 confirms the paper, within 10 working days.
 6. Paper in order: a red 党政机关网站标识 is issued (Certificate with 标识代码), the unit is notified, stage
    标识已发放. The badge must hang within 5 working days (start day not counted); at the end of that day a
    timer records on the certificate that the deadline has passed.
@@ -54,6 +56,7 @@ DOMAIN = f"{ORGAN}.政务"
 PAPER_OK = {"decision": "ok"}
 PAPER_PROBLEM = {"decision": "problem", "reason": "申请表未加盖单位公章"}
 
+SUBJECT_FIRST_PASS = "网站开办审核/资格复核申请已通过初审"
 SUBJECT_FIRST_REJECT = "网站开办审核/资格复核申请初审未通过"
 SUBJECT_SECOND_REJECT = "网站开办审核/资格复核申请复审未通过"
 SUBJECT_PAPER = "网站开办审核/资格复核已审核通过，请报送纸质材料"
@@ -87,9 +90,10 @@ def organ(make_unit: Any) -> Unit:
 
 SUBMIT = Step(UNIT, site_form(), "初审中")
 FIRST_OK = Step(BIANBAN, APPROVE, "复审中")
-SECOND_OK = Step(CONAC, APPROVE, "待提交纸质材料")
+SECOND_OK = Step(CONAC, APPROVE, "审核通过")
+PAPER_SENT = Step(UNIT, {"paper_delivery": "in_person"}, "待提交纸质材料")
 PAPER_CONFIRMED = Step(BIANBAN, PAPER_OK, "标识已发放")
-TO_PAPER = [SUBMIT, FIRST_OK, SECOND_OK]
+TO_PAPER = [SUBMIT, FIRST_OK, SECOND_OK, PAPER_SENT]
 
 
 def walk(application: Application, steps: list[Step]) -> Application:
@@ -111,7 +115,7 @@ class Path:
 
 PATHS = {
     "approved and paper confirmed": Path(
-        [*TO_PAPER, PAPER_CONFIRMED], "running", ["red"], [SUBJECT_PAPER, SUBJECT_BADGE]
+        [*TO_PAPER, PAPER_CONFIRMED], "running", ["red"], [SUBJECT_FIRST_PASS, SUBJECT_PAPER, SUBJECT_BADGE]
     ),
     "编办 rejects, unit resubmits": Path(
         [
@@ -120,11 +124,12 @@ PATHS = {
             Step(UNIT, site_form(site_name=ORGAN), "初审中"),
             FIRST_OK,
             SECOND_OK,
+            PAPER_SENT,
             PAPER_CONFIRMED,
         ],
         "running",
         ["red"],
-        [SUBJECT_FIRST_REJECT, SUBJECT_PAPER, SUBJECT_BADGE],
+        [SUBJECT_FIRST_REJECT, SUBJECT_FIRST_PASS, SUBJECT_PAPER, SUBJECT_BADGE],
     ),
     "CONAC rejects, resubmission goes back to 初审": Path(
         [
@@ -134,11 +139,12 @@ PATHS = {
             Step(UNIT, site_form(), "初审中"),
             FIRST_OK,
             SECOND_OK,
+            PAPER_SENT,
             PAPER_CONFIRMED,
         ],
         "running",
         ["red"],
-        [SUBJECT_SECOND_REJECT, SUBJECT_PAPER, SUBJECT_BADGE],
+        [SUBJECT_FIRST_PASS, SUBJECT_SECOND_REJECT, SUBJECT_FIRST_PASS, SUBJECT_PAPER, SUBJECT_BADGE],
     ),
     "rejected by 编办, then by CONAC": Path(
         [
@@ -153,13 +159,13 @@ PATHS = {
         ],
         "running",
         [],
-        [SUBJECT_FIRST_REJECT, SUBJECT_SECOND_REJECT, SUBJECT_PAPER],
+        [SUBJECT_FIRST_REJECT, SUBJECT_FIRST_PASS, SUBJECT_SECOND_REJECT, SUBJECT_FIRST_PASS, SUBJECT_PAPER],
     ),
     "paper materials have a problem": Path(
         [*TO_PAPER, Step(BIANBAN, PAPER_PROBLEM, "纸质材料未通过，须重新申请")],
         "completed",
         [],
-        [SUBJECT_PAPER, SUBJECT_PAPER_PROBLEM],
+        [SUBJECT_FIRST_PASS, SUBJECT_PAPER, SUBJECT_PAPER_PROBLEM],
     ),
 }
 
@@ -356,7 +362,7 @@ def test_a_conac_rejection_returns_to_the_unit_and_the_resubmission_starts_at_fi
     application = walk(start(PROCESS, organ), [SUBMIT, FIRST_OK, Step(CONAC, reject(reason), "审核不通过")])
 
     assert application.data()["reason"] == reason
-    assert subjects(application) == [SUBJECT_SECOND_REJECT]
+    assert subjects(application) == [SUBJECT_FIRST_PASS, SUBJECT_SECOND_REJECT]
     assert f"不通过原因：{reason}。" in application.outbox()[-1].body
     event = db.session.scalars(
         select(AuditEvent).where(
@@ -381,16 +387,87 @@ def test_after_both_reviews_the_unit_is_asked_for_sealed_paper_materials_in_trip
 
     application = walk(start(PROCESS, organ), TO_PAPER)
 
-    sms, email = application.outbox()
+    sms, email = [m for m in application.outbox() if m.subject == SUBJECT_PAPER]
     assert sms.subject == email.subject == SUBJECT_PAPER
     assert sms.body == email.body
     for text in (
-        "点击“打印申请函”和“打印申请表”",
+        "在“我的申请”中打开本申请，点击“打印申请函”和“打印申请表”",
+        "报送后在“报送纸质材料”步骤中选择报送方式并提交",
         "《关于申请对网站开办审核和资格复核的函》《党政机关网站开办审核和资格复核申请表》一式三份并加盖单位公章",
         "连同经办人身份证复印件一份（加盖单位公章）",
         "报送同级机构编制部门备案",
     ):
         assert text in sms.body
+
+
+def test_after_conac_approval_the_unit_sees_审核通过_on_its_paper_step_then_待提交纸质材料(
+    organ: Unit, start: Any, clock: Clock
+) -> None:
+    clock.set("2026-09-28 10:00")
+
+    application = walk(start(PROCESS, organ), [SUBMIT, FIRST_OK, SECOND_OK])
+
+    item = application.task()
+    assert (item.task_name, item.title, item.role, item.stage, item.form) == (
+        "submit_paper",
+        "报送纸质材料",
+        "单位",
+        "审核通过",
+        "paper-submission.schema.json",
+    )
+    assert db.session.scalar(select(func.count()).select_from(WorkItem).where(WorkItem.role == "编办")) == 0
+
+    clock.set("2026-10-09 09:00")  # the unit brings the paper after 国庆
+    walk(application, [Step(UNIT, {"paper_delivery": "post", "paper_note": "EMS 1077"}, "待提交纸质材料")])
+
+    item = application.task()
+    assert (item.task_name, item.office_code, item.stage) == ("confirm_paper", "编办:150600", "待提交纸质材料")
+    assert item.due_at == at("2026-10-22 23:59:59")  # 10 working days from the paper, 10-10 (调休 Saturday) counted
+    assert (application.data()["paper_delivery"], application.data()["paper_note"]) == ("post", "EMS 1077")
+
+
+def test_the_paper_step_needs_the_way_the_paper_was_brought(organ: Unit, start: Any, clock: Clock) -> None:
+    clock.set("2026-09-28 10:00")
+    application = walk(start(PROCESS, organ), [SUBMIT, FIRST_OK, SECOND_OK])
+
+    with pytest.raises(FormValidationError) as invalid:
+        application.complete(UNIT, {"paper_note": "<b>明天送</b>"})
+
+    assert invalid.value.errors == {
+        "paper_delivery": "请填写报送方式",
+        "paper_note": "报送说明格式不正确（不能包含 < > 等字符）",
+    }
+    assert application.stage == "审核通过"
+
+
+def test_the_first_review_pass_is_told_to_the_unit(organ: Unit, start: Any, clock: Clock) -> None:
+    clock.set("2026-09-28 10:00")
+
+    application = walk(start(PROCESS, organ), [SUBMIT, FIRST_OK])
+
+    sms, email = application.outbox()
+    assert (sms.channel, sms.recipient, email.channel, email.recipient) == (
+        "sms",
+        "13800138000",
+        "email",
+        "zhang@example.cn",
+    )
+    assert sms.subject == email.subject == SUBJECT_FIRST_PASS
+    assert sms.body == (
+        f"您单位“{ORGAN}”的网站开办审核/资格复核申请已通过同级机构编制部门初审，现由CONAC复审，状态显示“复审中”。"
+        "复审结果将以短信和邮件通知您，也可登录平台在“我的申请”中查看。"
+    )
+
+
+def test_a_reason_ending_in_a_full_stop_is_not_followed_by_another(organ: Unit, start: Any, clock: Clock) -> None:
+    clock.set("2026-09-28 10:00")
+    rejected = Step(BIANBAN, reject("网站名称须与单位名称一致。"), "审核不通过")
+
+    application = walk(start(PROCESS, organ), [SUBMIT, rejected])
+
+    (body,) = {m.body for m in application.outbox()}
+    assert "不通过原因：网站名称须与单位名称一致。请登录平台" in body
+    assert "。。" not in body
 
 
 def test_the_paper_confirmation_is_the_same_bianbans_due_in_10_workdays(organ: Unit, start: Any, clock: Clock) -> None:
@@ -435,6 +512,8 @@ def test_confirmed_paper_issues_a_red_badge_to_hang_within_5_workdays(organ: Uni
     assert notice.subject == SUBJECT_BADGE
     assert f"网站标识代码已生成：{certificate.code}" in notice.body
     assert "5个工作日内（截止日期：2026-10-10）" in notice.body
+    assert "请登录平台“标识管理”获取标识代码" in notice.body  # the menus the platform has
+    assert "请在平台“红页管理”中完善网络红页" in notice.body
     paper = db.session.scalars(
         select(AuditEvent).where(
             AuditEvent.instance_id == application.instance_id, AuditEvent.task_name == "confirm_paper"
@@ -448,6 +527,10 @@ def test_the_hanging_deadline_is_recorded_on_the_certificate_at_the_end_of_its_l
 ) -> None:
     clock.set("2026-09-28 10:00")
     application = walk(start(PROCESS, organ), [*TO_PAPER, PAPER_CONFIRMED])
+    reminder = db.session.scalars(select(TimerSubscription)).one()  # reminder and check: tests/test_placement.py
+    assert (reminder.instance_id, reminder.task_name) == (application.instance_id, "hang_reminder")
+    clock.set("2026-10-09 09:00")
+    assert engine.runner.fire_due_timers() == ["KB2026000001"]
     timer = db.session.scalars(select(TimerSubscription)).one()
     assert (timer.instance_id, timer.task_name, timer.estimated) == (application.instance_id, "hang_deadline", False)
     assert timer.due_at == at("2026-10-10 23:59:59")
@@ -461,12 +544,13 @@ def test_the_hanging_deadline_is_recorded_on_the_certificate_at_the_end_of_its_l
 
     certificate = db.session.scalars(select(Certificate)).one()
     assert certificate.deadline_passed_at == at("2026-10-11 00:00")
-    assert (application.stage, application.instance.status) == ("标识已发放", "completed")
+    # No red page was published, so no badge hangs: the application ends 逾期未挂标.
+    assert (application.stage, application.instance.status) == ("逾期未挂标", "completed")
     assert db.session.scalar(select(func.count()).select_from(TimerSubscription)) == 0
     fired = db.session.scalars(
         select(AuditEvent).where(AuditEvent.instance_id == application.instance_id, AuditEvent.action == "timer")
-    ).one()
-    assert (fired.actor, fired.role) == ("system", "系统")
+    ).all()
+    assert [(event.actor, event.role) for event in fired] == [("system", "系统")] * 2
 
 
 def test_a_paper_problem_ends_the_application_without_a_badge_and_the_unit_may_apply_again(

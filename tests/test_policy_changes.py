@@ -65,6 +65,7 @@ PARTY_FILE, BADGE_FILE = "党政机关开办审核.bpmn", "事业单位标识申
 CENTRAL = "中央和国家机关"
 ZHONGXIN = Actor("zhongxin", "电子政务中心", office_code="电子政务中心")
 CONAC2 = Actor("conac-user-2", "CONAC")
+PAPER_SENT = Step(UNIT, {"paper_delivery": "in_person"}, "待提交纸质材料")  # the unit has brought its paper
 
 
 def site_form(unit: Unit, domain: str) -> dict[str, Any]:
@@ -170,7 +171,12 @@ def test_a_dropping_the_id_card_copy_changes_one_property_and_only_new_applicati
         ("idCardCopyRequired", "true"),
         ("idCardCopyRequired", "false"),
     }
-    to_paper = [Step(UNIT, form, "初审中"), Step(BIANBAN, APPROVE, "复审中"), Step(CONAC, APPROVE, "待提交纸质材料")]
+    to_paper = [
+        Step(UNIT, form, "初审中"),
+        Step(BIANBAN, APPROVE, "复审中"),
+        Step(CONAC, APPROVE, "审核通过"),
+        PAPER_SENT,
+    ]
     new = walk(start(PARTY, organ), to_paper)
     notice = new.outbox()[-1].body
     assert "身份证" not in notice and "一式三份并加盖单位公章，报送同级机构编制部门备案" in notice
@@ -178,7 +184,8 @@ def test_a_dropping_the_id_card_copy_changes_one_property_and_only_new_applicati
 
     walk(old, [*to_paper[1:], Step(BIANBAN, {"decision": "ok"}, "标识已发放")])
     assert old.instance.definition.version == 1
-    assert "连同经办人身份证复印件一份（加盖单位公章）" in old.outbox()[0].body
+    (paper_notice,) = {m.body for m in old.outbox() if "请报送纸质材料" in m.subject}
+    assert "连同经办人身份证复印件一份（加盖单位公章）" in paper_notice
     assert python_sources() == code
 
 
@@ -228,7 +235,7 @@ def paper_step_before_review(xml: bytes) -> bytes:
             "body": literal(PAPER_NOTICE),
         },
     )
-    diagram.insert("flow_first_approve", notify, "lane_bianban", (870, 580), then="flow_notify_confirm")
+    diagram.insert("flow_first_pass_second", notify, "lane_bianban", (870, 580), then="flow_notify_confirm")
     check = user_task(
         "confirm_paper",
         "核对纸质材料",
@@ -309,8 +316,10 @@ def test_b_institutions_bring_paper_to_the_bianban_before_conac_reviews(
     walk(new, [submit, Step(BIANBAN, APPROVE, "待提交纸质材料"), Step(BIANBAN, APPROVE, "复审中")])
     walk(new, [Step(CONAC, APPROVE, "标识已发放")])
     assert subjects(new) == [
+        "网站标识申请已通过初审",
         "网站标识申请已通过初审，请报送纸质材料",
         "纸质材料有问题，请修改后重新提交",
+        "网站标识申请已通过初审",
         "网站标识申请已通过初审，请报送纸质材料",
         "网站标识代码已发放",
     ]
@@ -319,7 +328,7 @@ def test_b_institutions_bring_paper_to_the_bianban_before_conac_reviews(
 
     walk(old, [Step(BIANBAN, APPROVE, "复审中"), Step(CONAC, APPROVE, "标识已发放")])
     assert old.instance.definition.version == 1
-    assert subjects(old) == ["网站标识代码已发放"]
+    assert subjects(old) == ["网站标识申请已通过初审", "网站标识代码已发放"]
     assert python_sources() == code
 
 
@@ -401,7 +410,7 @@ def test_c_the_first_review_gets_10_working_days_and_a_reminder_2_working_days_b
     assert (message.recipient, message.instance_id) == ("编办:150600", new.instance_id)
     assert offices(new) == [("first_review", "编办:150600")]  # the review stays open
 
-    rest = [Step(BIANBAN, APPROVE, "复审中"), Step(CONAC, APPROVE, "待提交纸质材料")]
+    rest = [Step(BIANBAN, APPROVE, "复审中"), Step(CONAC, APPROVE, "审核通过"), PAPER_SENT]
     walk(new, [*rest, Step(BIANBAN, {"decision": "ok"}, "标识已发放")])
     walk(old, [*rest, Step(BIANBAN, {"decision": "ok"}, "标识已发放")])
     assert old.instance.definition.version == 1
@@ -521,7 +530,7 @@ def _central_re_review(diagram: Diagram) -> None:
 
 def _central_paper(diagram: Diagram) -> None:
     route = gateway("route_paper", "纸质材料报送机构")
-    diagram.insert("flow_notify_confirm", route, "lane_conac", (1820, 710), then="flow_route_confirm")
+    diagram.insert("flow_submit_confirm", route, "lane_unit", (1820, 290), then="flow_route_confirm")
     diagram.set_default("route_paper", "flow_route_confirm")
     diagram.set_flow("flow_route_confirm", name="其他单位")
     confirm = user_task(
@@ -538,7 +547,12 @@ def _central_paper(diagram: Diagram) -> None:
     )
     diagram.add_node(confirm, "lane_egov", (1820, 900))
     diagram.connect(
-        "flow_route_central_confirm", "route_paper", "central_confirm_paper", name=CENTRAL, condition=IS_CENTRAL
+        "flow_route_central_confirm",
+        "route_paper",
+        "central_confirm_paper",
+        name=CENTRAL,
+        condition=IS_CENTRAL,
+        via=((1750, 290), (1750, 900)),
     )
     diagram.connect(
         "flow_central_confirm_gw", "central_confirm_paper", "gw_paper", via=((1890, 900), (1890, 380), (1960, 380))
@@ -558,6 +572,11 @@ def _tell_central_organs(diagram: Diagram) -> None:
         "未通过" + either("中央编办电子政务中心", "同级机构编制部门") + "初审",
     )
     diagram.replace_text(
+        "notify_first_pass",
+        "已通过同级机构编制部门初审，现由CONAC复审",
+        "已通过" + either("中央编办电子政务中心", "同级机构编制部门") + "初审，现由CONAC复审",
+    )
+    diagram.replace_text(
         "notify_second_reject",
         "重新进入同级机构编制部门初审",
         "重新进入" + either("中央编办电子政务中心", "同级机构编制部门") + "初审",
@@ -569,9 +588,11 @@ def _tell_central_organs(diagram: Diagram) -> None:
     )
     diagram.replace_text(
         "notify_paper",
-        "报送同级机构编制部门备案。同级编办确认材料无误后",
-        either("通过机要渠道报送中央编办电子政务中心。电子政务中心", "报送同级机构编制部门备案。同级编办")
-        + "确认材料无误后",
+        "报送同级机构编制部门备案，",
+        either("通过机要渠道报送中央编办电子政务中心，", "报送同级机构编制部门备案，"),
+    )
+    diagram.replace_text(
+        "notify_paper", "同级编办确认材料无误后", either("电子政务中心", "同级编办") + "确认材料无误后"
     )
 
 
@@ -629,14 +650,15 @@ def test_d_central_organs_are_reviewed_by_the_egov_centre_before_and_after_conac
         ],
     )
     assert rejection_reason(new.data()) == reason
-    assert subjects(new) == ["网站开办审核/资格复核申请再审未通过"]
+    assert subjects(new) == ["网站开办审核/资格复核申请已通过初审", "网站开办审核/资格复核申请再审未通过"]
+    assert "已通过中央编办电子政务中心初审，现由CONAC复审" in new.outbox()[0].body
     assert "未通过中央编办电子政务中心再审。不通过原因：网站名称须使用机构规范简称。" in new.outbox()[-1].body
     walk(new, [submit_central, Step(ZHONGXIN, APPROVE, "复审中"), Step(CONAC, APPROVE, "再审中")])
-    walk(new, [Step(ZHONGXIN, APPROVE, "待提交纸质材料")])
+    walk(new, [Step(ZHONGXIN, APPROVE, "审核通过"), PAPER_SENT])
     assert offices(new) == [("central_confirm_paper", "电子政务中心")]
     paper = new.outbox()[-1].body
     assert "已通过中央编办电子政务中心初审、CONAC复审和电子政务中心再审" in paper
-    assert "通过机要渠道报送中央编办电子政务中心。电子政务中心确认材料无误后" in paper
+    assert "通过机要渠道报送中央编办电子政务中心，报送后" in paper and "电子政务中心确认材料无误后" in paper
     letter = pdf_text(documents.render(db.session, new.instance, "letter").content, tmp_path)
     assert "中央编办电子政务中心：" in letter
     walk(new, [Step(ZHONGXIN, {"decision": "ok"}, "标识已发放")])
@@ -646,13 +668,14 @@ def test_d_central_organs_are_reviewed_by_the_egov_centre_before_and_after_conac
 
     regional = walk(start(PARTY, local), [Step(UNIT, site_form(local, f"{local.name}.政务"), "初审中")])
     assert offices(regional) == [("first_review", "编办:150600")]
-    walk(regional, [Step(BIANBAN, APPROVE, "复审中"), Step(CONAC, APPROVE, "待提交纸质材料")])
+    walk(regional, [Step(BIANBAN, APPROVE, "复审中"), Step(CONAC, APPROVE, "审核通过"), PAPER_SENT])
     assert offices(regional) == [("confirm_paper", "编办:150600")]
-    assert "报送同级机构编制部门备案。同级编办确认材料无误后" in regional.outbox()[-1].body
+    assert "报送同级机构编制部门备案，报送后" in regional.outbox()[-1].body
+    assert "同级编办确认材料无误后" in regional.outbox()[-1].body
     assert "鄂尔多斯市委编办：" in pdf_text(documents.render(db.session, regional.instance, "letter").content, tmp_path)
     walk(regional, [Step(BIANBAN, {"decision": "ok"}, "标识已发放")])
 
-    walk(old, [Step(BIANBAN, APPROVE, "复审中"), Step(CONAC, APPROVE, "待提交纸质材料")])
+    walk(old, [Step(BIANBAN, APPROVE, "复审中"), Step(CONAC, APPROVE, "审核通过"), PAPER_SENT])
     assert offices(old) == [("confirm_paper", "编办:110000")]
     walk(old, [Step(BIANBAN, {"decision": "ok"}, "标识已发放")])
     assert old.instance.definition.version == 1
@@ -731,7 +754,7 @@ def test_e_conacs_review_becomes_a_countersign_of_two_different_reviewers(
     reason = "机构职能与登记证书不一致"
     sign(new, CONAC2, reject(reason))
     assert (new.stage, rejection_reason(new.data())) == ("审核不通过", reason)
-    assert subjects(new) == ["网站标识申请复审未通过"]
+    assert subjects(new) == ["网站标识申请已通过初审", "网站标识申请复审未通过"]
     assert f"不通过原因：{reason}。" in new.outbox()[-1].body
     assert decisions(new, "second_review") == [(CONAC.name, "approve", None), (CONAC2.name, "reject", reason)]
     walk(new, [submit, first_ok])

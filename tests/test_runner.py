@@ -3,6 +3,9 @@
 Two people completing the same task: one wins, the other gets a clear conflict. An operator
 failing halfway leaves no trace but the error mark; an admin can retry once the cause is gone.
 Workers claim due timers without firing any twice.
+
+Runs on the tests' own procedure (tests/diagrams/two_reviews.bpmn), so a policy edit of a shipped diagram
+leaves these tests alone.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from app.extensions import db
 from app.models import AuditEvent, Charge, ProcessInstance, TimerSubscription, WorkItem
 from app.services import billing
 from app.services.audit import Actor
-from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application
+from tests.conftest import APPROVE, BIANBAN, CONAC, TEST_APPLICATION, TWO_REVIEWS, UNIT, Application
+
+pytestmark = pytest.mark.usefixtures("two_reviews")
 
 
 def count(model: Any, *where: Any) -> int:
@@ -52,7 +57,7 @@ def in_threads(app: Flask, jobs: list[Callable[[], Any]]) -> list[Any]:
 
 
 def submitted(make_unit: Any, start: Any) -> Application:
-    return start("domain_registration", make_unit()).complete(UNIT, DOMAIN_APPLICATION)
+    return start(TWO_REVIEWS, make_unit()).complete(UNIT, TEST_APPLICATION)
 
 
 def test_a_stale_completion_is_a_conflict_and_changes_nothing(make_unit: Any, start: Any, engine: Engine) -> None:
@@ -94,7 +99,7 @@ def test_two_reviewers_completing_one_task_at_once_one_wins(
     winners = [r for r in results if isinstance(r, str)]
     losers = [r for r in results if isinstance(r, ConflictError)]
     assert len(winners) == 1 and len(losers) == 1, results
-    assert count(AuditEvent, AuditEvent.action == "complete", AuditEvent.task_name == "bianban_review") == 1
+    assert count(AuditEvent, AuditEvent.action == "complete", AuditEvent.task_name == "review") == 1
     assert application.stage in ("复审中", "审核不通过")
 
 
@@ -103,9 +108,9 @@ def test_business_keys_stay_unique_under_concurrent_starts(app: Flask, backend: 
         pytest.skip("real concurrent writers need PostgreSQL")
     unit_ids = [make_unit().id for _ in range(6)]
     results = in_threads(
-        app, [lambda u=u: get_engine().runner.start("domain_registration", u, UNIT).business_key for u in unit_ids]
+        app, [lambda u=u: get_engine().runner.start(TWO_REVIEWS, u, UNIT).business_key for u in unit_ids]
     )
-    assert sorted(results) == [f"YM2026{n:06d}" for n in range(1, 7)]
+    assert sorted(results) == [f"TR2026{n:06d}" for n in range(1, 7)]
 
 
 def test_an_operator_failing_midway_rolls_everything_back(
@@ -120,13 +125,13 @@ def test_an_operator_failing_midway_rolls_everything_back(
         raise RuntimeError("database of invoices unreachable")
 
     monkeypatch.setattr(billing, "create_charge", create_then_fail)
-    with pytest.raises(TaskFailure, match="create_charge"):
+    with pytest.raises(TaskFailure, match="生成费用"):
         application.complete(CONAC, APPROVE)
 
     assert count(Charge) == 0
     assert (application.stage, application.task().task_id) == before
     assert application.instance.status == "error"
-    assert count(AuditEvent, AuditEvent.action == "complete", AuditEvent.task_name == "conac_review") == 0
+    assert count(AuditEvent, AuditEvent.action == "complete", AuditEvent.task_name == "recheck") == 0
 
     monkeypatch.setattr(billing, "create_charge", real_create)
     engine.runner.retry(application.instance_id, Actor("admin", "管理员"))
@@ -150,14 +155,14 @@ def test_the_state_is_stored_without_the_spec(make_unit: Any, start: Any) -> Non
     application = submitted(make_unit, start)
     state = application.instance.state
     assert "spec" not in state and "subprocess_specs" not in state
-    assert application.data()["domain_name"] == DOMAIN_APPLICATION["domain_name"]
+    assert application.data()["domain_name"] == TEST_APPLICATION["domain_name"]
 
 
 def _waiting_for_timer(make_unit: Any, start: Any, remit_and_confirm: Any, clock: Any) -> list[Application]:
     applications = []
     for number in range(4):
-        data = {**DOMAIN_APPLICATION, "domain_name": f"测试单位{number}.政务"}
-        application = start("domain_registration", make_unit()).complete(UNIT, data)
+        data = {**TEST_APPLICATION, "domain_name": f"测试单位{number}.政务"}
+        application = start(TWO_REVIEWS, make_unit()).complete(UNIT, data)
         application.complete(BIANBAN, APPROVE).complete(CONAC, APPROVE)
         application.complete(BIANBAN, {"invoice_no": f"FP{number:04d}", "years": 1})
         applications.append(application)
@@ -179,7 +184,7 @@ def test_workers_fire_each_due_timer_exactly_once(
         keys = get_engine().runner.fire_due_timers(moment)
     assert sorted(keys) == sorted(a.instance.business_key for a in applications)
     assert count(AuditEvent, AuditEvent.action == "timer") == 4
-    assert {a.stage for a in applications} == {"注册成功"}
+    assert {a.stage for a in applications} == {"已办结"}
     assert count(TimerSubscription) == 0
 
 
@@ -190,7 +195,7 @@ def test_work_items_are_the_only_thing_lists_read(make_unit: Any, start: Any) ->
         "编办",
         "编办:150600",
         "待审核",
-        "review-decision.schema.json",
+        "decision.schema.json",
     )
     assert item.instance_id == application.instance_id
     assert db.session.get(ProcessInstance, item.instance_id).stage == "待审核"

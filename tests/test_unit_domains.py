@@ -29,7 +29,7 @@ from app.extensions import db
 from app.models import AuditEvent, Contact, Domain, ProcessInstance, Unit, WorkItem
 from app.services import suffix_rule
 from app.taskforms.formats import FORMAT_MESSAGES, domain_problem
-from tests.conftest import DOMAIN_APPLICATION, PROJECT_ROOT, UNIT, add_domain, deploy_xml
+from tests.conftest import DOMAIN_APPLICATION, PROJECT_ROOT, TEST_APPLICATION, UNIT, add_domain, deploy_xml
 
 NAME = "鄂尔多斯市人民政府办公室.政务"
 
@@ -64,8 +64,8 @@ def unit_of(demo: dict[str, Any], username: str) -> Unit:
     return unit
 
 
-def start_registration(client: Any) -> str:
-    response = client.post("/unit/start/domain_registration")
+def start_registration(client: Any, process_id: str = "domain_registration") -> str:
+    response = client.post(f"/unit/start/{process_id}")
     assert response.status_code == 302
     return str(response.headers["Location"])
 
@@ -238,14 +238,15 @@ def test_another_unit_s_contact_is_not_found(login: Any, demo: dict[str, Any]) -
     assert count(Contact) == before
 
 
-def test_the_registration_offers_the_unit_s_contacts_and_stores_the_chosen_one(
-    login: Any, demo: dict[str, Any], engine: Engine
+def test_a_form_with_contact_fields_offers_the_unit_s_contacts_and_stores_the_chosen_one(
+    login: Any, demo: dict[str, Any], engine: Engine, two_reviews: str
 ) -> None:
+    """Any form with contact_name, contact_mobile and contact_email; here the tests' own procedure's."""
     unit = unit_of(demo, "unit1")
     unit.contacts.append(Contact(name="李经办", mobile="13900477000", email="li@example.cn"))
     db.session.commit()
     client = login("unit1")
-    task_url = start_registration(client)
+    task_url = start_registration(client, two_reviews)
 
     page = text(client.get(task_url))
 
@@ -254,7 +255,7 @@ def test_the_registration_offers_the_unit_s_contacts_and_stores_the_chosen_one(
     assert 'value="张经办"' in page
 
     second = unit.contacts[1]
-    typed = {k: v for k, v in DOMAIN_APPLICATION.items() if k != "years"}
+    typed = {k: v for k, v in TEST_APPLICATION.items() if k != "years"}
     response = submit_application(client, task_url, {**typed, "years": "2", "contact_id": str(second.id)})
 
     assert response.status_code == 302, text(response)
@@ -266,10 +267,10 @@ def test_the_registration_offers_the_unit_s_contacts_and_stores_the_chosen_one(
     )
 
 
-def test_typed_contact_details_are_kept_when_no_contact_is_chosen(login: Any, engine: Engine) -> None:
+def test_typed_contact_details_are_kept_when_no_contact_is_chosen(login: Any, engine: Engine, two_reviews: str) -> None:
     client = login("unit1")
-    task_url = start_registration(client)
-    typed = {**DOMAIN_APPLICATION, "contact_name": "王临时", "contact_mobile": "13700137000", "contact_id": ""}
+    task_url = start_registration(client, two_reviews)
+    typed = {**TEST_APPLICATION, "contact_name": "王临时", "contact_mobile": "13700137000", "contact_id": ""}
 
     assert submit_application(client, task_url, typed).status_code == 302
 

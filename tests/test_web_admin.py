@@ -20,7 +20,7 @@ from app.engine.errors import TaskFailure
 from app.extensions import db
 from app.models import AuditEvent, User
 from app.services import billing
-from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application
+from tests.conftest import APPROVE, BIANBAN, CONAC, TEST_APPLICATION, UNIT, Application
 
 NEW_REVIEWER = {
     "username": "kangbashi",
@@ -83,9 +83,10 @@ def test_problems_are_shown_next_to_the_field(login: Any, changes: dict[str, str
 
 
 @pytest.fixture
-def failed(make_unit: Any, start: Any, monkeypatch: pytest.MonkeyPatch) -> Application:
-    """A domain registration whose CONAC approval failed in an operator (the invoice service was down)."""
-    application = start("domain_registration", make_unit()).complete(UNIT, DOMAIN_APPLICATION)
+def failed(two_reviews: str, make_unit: Any, start: Any, monkeypatch: pytest.MonkeyPatch) -> Application:
+    """An application of the tests' own procedure whose CONAC approval failed in an operator (the invoice
+    service was down)."""
+    application = start(two_reviews, make_unit()).complete(UNIT, TEST_APPLICATION)
     application.complete(BIANBAN, APPROVE)
 
     def unreachable(*args: Any, **kwargs: Any) -> int:

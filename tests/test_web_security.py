@@ -15,7 +15,7 @@ from app import create_app
 from app.extensions import db
 from app.models import AuditEvent
 from app.secret_key import KNOWN_DEFAULT_KEYS, SecretKeyError, ensure_secret_key, read_secret_key
-from tests.conftest import DOMAIN_APPLICATION, UNIT
+from tests.conftest import TEST_APPLICATION, UNIT
 
 
 def test_pages_carry_security_headers_and_no_version_banner(login: Any) -> None:
@@ -87,13 +87,13 @@ def test_a_csrf_failure_gets_a_chinese_page(app: Flask, client: Any) -> None:
 
 
 def test_another_units_application_is_not_found_and_the_attempt_is_audited(
-    login: Any, demo: dict[str, Any], start: Any
+    two_reviews: str, login: Any, demo: dict[str, Any], start: Any
 ) -> None:
     from app.models import Unit
 
     unit2 = db.session.get(Unit, demo["unit2"].unit_id)
-    application = start("domain_registration", unit2, actor=UNIT)
-    application.complete(UNIT, {**DOMAIN_APPLICATION, "domain_name": "另一个单位.公益"})  # unit2 is a 事业单位
+    application = start(two_reviews, unit2, actor=UNIT)  # the tests' own procedure
+    application.complete(UNIT, {**TEST_APPLICATION, "domain_name": "另一个单位.公益"})
     key = application.instance.business_key
     response = login("unit1").get(f"/unit/applications/{key}", environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert response.status_code == 404

@@ -15,6 +15,9 @@
    is lost.
 6. 催办: only once a reviewer's deadline has passed, at most once a (Beijing) day per application.
 7. A unit cannot open another unit's application or task: every route taking an id answers 404.
+
+The wizard's mechanisms run on the tests' own procedure (tests/diagrams/two_reviews.bpmn with tests/forms/);
+what a shipped procedure offers (its guide, who may start it, its start form and paper step) on that one.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from app.engine import Engine
 from app.extensions import db
 from app.models import AuditEvent, DnsRecord, Draft, OutboxMessage, ProcessInstance, WorkItem
 from app.services.audit import Actor
-from tests.conftest import APPROVE, DOMAIN_APPLICATION, UNIT, Clock, add_domain, reject
+from tests.conftest import APPROVE, DOMAIN_APPLICATION, TEST_APPLICATION, UNIT, Clock, add_domain, reject
 
 BIANBAN = Actor("bianban", "编办", office_code="编办:150600")
 CONAC = Actor("conac", "CONAC", office_code="CONAC")
@@ -118,22 +121,22 @@ def test_a_procedure_of_another_unit_type_cannot_be_started(login: Any) -> None:
 # ---- the domain registration, from the first draft to the resubmission -------------------
 
 
-def test_starting_leads_to_the_form_with_the_diagrams_instructions(login: Any) -> None:
+def test_starting_leads_to_the_form_with_the_diagrams_instructions(login: Any, two_reviews: str) -> None:
     client = login("unit1")
-    task_url = start_registration(client)
+    task_url = start_registration(client, two_reviews)
 
     page = text(client.get(task_url))
 
-    assert "请填写要申请的中文域名" in page  # instructionsForEndUser of fill_application
-    assert '<label class="form-label required" for="field-domain_name">中文域名</label>' in page
+    assert "请填写测试申请" in page  # instructionsForEndUser of the first task
+    assert '<label class="form-label required" for="field-domain_name">申请名称</label>' in page
     assert 'type="number" name="years"' in page and 'value="1"' in field_html(page, "years")
     assert "保存草稿" in page and "提交" in page
-    assert the_application().stage == "填写申请"
+    assert the_application().stage == "填报中"
 
 
-def test_a_draft_is_saved_without_checks_and_comes_back(login: Any) -> None:
+def test_a_draft_is_saved_without_checks_and_comes_back(login: Any, two_reviews: str) -> None:
     client = login("unit1")
-    task_url = start_registration(client)
+    task_url = start_registration(client, two_reviews)
 
     response = submit(client, task_url, {"domain_name": "鄂尔多斯", "years": "3"}, action="save")
 
@@ -142,7 +145,7 @@ def test_a_draft_is_saved_without_checks_and_comes_back(login: Any) -> None:
     assert 'value="鄂尔多斯"' in field_html(page, "domain_name")
     assert 'value="3"' in field_html(page, "years")
     assert "保存的草稿" in page
-    assert the_application().stage == "填写申请"
+    assert the_application().stage == "填报中"
 
 
 def test_an_invalid_submission_shows_errors_next_to_the_fields_and_keeps_the_draft(login: Any) -> None:
@@ -165,11 +168,11 @@ def test_an_invalid_submission_shows_errors_next_to_the_fields_and_keeps_the_dra
     assert the_application().stage == "填写申请"
 
 
-def test_a_unit_applies_is_rejected_revises_and_resubmits(login: Any, engine: Engine) -> None:
+def test_a_unit_applies_is_rejected_revises_and_resubmits(login: Any, engine: Engine, two_reviews: str) -> None:
     client = login("unit1")
-    task_url = start_registration(client)
+    task_url = start_registration(client, two_reviews)
 
-    response = submit(client, task_url, DOMAIN_APPLICATION)
+    response = submit(client, task_url, TEST_APPLICATION)
 
     # Submitted: the application waits for the 编办, the draft is gone.
     application = the_application()
@@ -178,23 +181,23 @@ def test_a_unit_applies_is_rejected_revises_and_resubmits(login: Any, engine: En
     listing = text(client.get("/unit/applications"))
     assert application.business_key in listing and "待审核" in listing and "暂无需您办理" in listing
     page = text(client.get(f"/unit/applications/{application.business_key}"))
-    assert '<li class="done">填写申请' in page
+    assert '<li class="done">填报中' in page
     assert '<li class="current" aria-current="step">待审核' in page
-    assert "同级机构编制部门审核单位资质" in page  # what happens now: the diagram's documentation
-    assert "鄂尔多斯市人民政府.政务" in page and "无IP地址和网站网址（使用网络红页）" in page  # data, titled
+    assert "编办审核测试申请" in page  # what happens now: the diagram's documentation
+    assert "测试单位.政务" in page and "不选方式" in page  # data, titled
 
     # The 编办 rejects: the unit sees why, on the list, the application page and the revise form.
     engine.runner.complete(open_item(application).task_id, BIANBAN, reject(REASON))
     listing = text(client.get("/unit/applications"))
-    assert "审核不通过" in listing and "修改域名申请" in listing
+    assert "审核不通过" in listing and "按意见修改" in listing
     page = text(client.get(f"/unit/applications/{application.business_key}"))
     assert "不通过原因" in page and REASON in page
     revise_url = f"/unit/tasks/{open_item(application).id}"
     form = text(client.get(revise_url))
     assert form.index("不通过原因") < form.index(f'action="{revise_url}"') and REASON in form
-    assert 'value="鄂尔多斯市人民政府.政务"' in field_html(form, "domain_name")  # pre-filled as submitted
+    assert 'value="测试单位.政务"' in field_html(form, "domain_name")  # pre-filled as submitted
 
-    submit(client, revise_url, {**DOMAIN_APPLICATION, "domain_name": "鄂尔多斯市政府.政务"})
+    submit(client, revise_url, {**TEST_APPLICATION, "domain_name": "鄂尔多斯市政府.政务"})
 
     application = the_application()
     assert application.stage == "待审核"
@@ -203,9 +206,9 @@ def test_a_unit_applies_is_rejected_revises_and_resubmits(login: Any, engine: En
     assert 'id="rejection-reason"' not in page and f"意见/原因：{REASON}" in page  # now history only
 
 
-def test_a_stale_form_is_refused_and_nothing_typed_is_lost(login: Any) -> None:
+def test_a_stale_form_is_refused_and_nothing_typed_is_lost(login: Any, two_reviews: str) -> None:
     client = login("unit1")
-    task_url = start_registration(client)
+    task_url = start_registration(client, two_reviews)
     version = expected_version(text(client.get(task_url)))
     application = the_application()
     db.session.execute(  # someone else changes the application after the form was loaded
@@ -213,26 +216,28 @@ def test_a_stale_form_is_refused_and_nothing_typed_is_lost(login: Any) -> None:
     )
     db.session.commit()
 
-    response = submit(client, task_url, DOMAIN_APPLICATION, version=version)
+    response = submit(client, task_url, TEST_APPLICATION, version=version)
 
     assert response.headers["Location"].endswith(f"/unit/applications/{application.business_key}")
     assert "申请已被他人更新，请刷新后重试" in text(client.get(response.headers["Location"]))
-    assert the_application().stage == "填写申请"
-    assert 'value="鄂尔多斯市人民政府.政务"' in field_html(text(client.get(task_url)), "domain_name")
+    assert the_application().stage == "填报中"
+    assert 'value="测试单位.政务"' in field_html(text(client.get(task_url)), "domain_name")
 
 
-def test_my_applications_are_listed_a_page_at_a_time(app: Flask, login: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_my_applications_are_listed_a_page_at_a_time(
+    app: Flask, login: Any, monkeypatch: pytest.MonkeyPatch, two_reviews: str
+) -> None:
     monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
     client = login("unit1")
     keys = []
     for _ in range(3):
-        start_registration(client)
+        start_registration(client, two_reviews)
         keys.append(db.session.scalar(select(func.max(ProcessInstance.business_key))))
 
     first, second = text(client.get("/unit/applications")), text(client.get("/unit/applications?page=2"))
 
     assert sum(key in first for key in keys) == 2 and sum(key in second for key in keys) == 1
-    assert "填写域名申请" in first and 'aria-label="分页"' in first
+    assert "填写申请表" in first and 'aria-label="分页"' in first
 
 
 def test_a_procedure_with_a_start_form_asks_for_its_data_first(login: Any, demo: dict[str, Any]) -> None:
@@ -253,9 +258,9 @@ def test_a_procedure_with_a_start_form_asks_for_its_data_first(login: Any, demo:
     assert application.stage == "待缴费"
 
 
-def test_a_submission_is_withdrawn_until_a_reviewer_claims_it(login: Any) -> None:
+def test_a_submission_is_withdrawn_until_a_reviewer_claims_it(login: Any, two_reviews: str) -> None:
     client = login("unit1")
-    submit(client, start_registration(client), DOMAIN_APPLICATION)
+    submit(client, start_registration(client, two_reviews), TEST_APPLICATION)
     application = the_application()
     page_url = f"/unit/applications/{application.business_key}"
     page = text(client.get(page_url))
@@ -265,7 +270,7 @@ def test_a_submission_is_withdrawn_until_a_reviewer_claims_it(login: Any) -> Non
 
     assert the_application().stage == "已撤回"
     assert response.headers["Location"].endswith(f"/unit/tasks/{open_item(application).id}")
-    submit(client, response.headers["Location"], DOMAIN_APPLICATION)
+    submit(client, response.headers["Location"], TEST_APPLICATION)
     db.session.execute(update(WorkItem).values(assignee="bianban"))
     db.session.commit()
     assert "撤回申请" not in text(client.get(page_url))
@@ -276,7 +281,7 @@ def test_a_submission_is_withdrawn_until_a_reviewer_claims_it(login: Any) -> Non
 # ---- the paper step ---------------------------------------------------------------------
 
 
-def test_at_the_paper_step_the_unit_sees_the_materials_the_procedure_asks_for(
+def test_at_the_paper_step_the_unit_sees_审核通过_what_to_bring_and_where_then_待提交纸质材料(
     app: Flask, engine: Engine, login: Any, demo: dict[str, Any]
 ) -> None:
     name = "鄂尔多斯市人民政府.政务"
@@ -299,24 +304,46 @@ def test_at_the_paper_step_the_unit_sees_the_materials_the_procedure_asks_for(
     application = the_application()
     for actor in (BIANBAN, CONAC):
         engine.runner.complete(open_item(application).task_id, actor, APPROVE)
+    page_url = f"/unit/applications/{application.business_key}"
 
-    page = text(client.get(f"/unit/applications/{application.business_key}"))
+    page = text(client.get(page_url))
+
+    assert the_application().stage == "审核通过"
+    assert "需要您办理：报送纸质材料" in page
+    materials = page[page.index('id="paper-materials"') :]
+    for expected in (
+        "《关于申请对网站开办审核和资格复核的函》，一式三份，加盖单位公章",
+        "《党政机关网站开办审核和资格复核申请表》，一式三份，加盖单位公章",
+        "经办人身份证复印件一份，加盖单位公章",
+        "报送机构：鄂尔多斯市委编办",
+    ):
+        assert expected in re.sub(r"<[^>]+>", "", materials)
+    documents = "applications.document" in app.view_functions
+    for document in ("letter", "form"):
+        assert (f"/applications/{application.business_key}/documents/{document}.pdf" in materials) is documents
+
+    paper_step = text(client.get(f"/unit/tasks/{open_item(application).id}"))
+    assert "1. 《关于申请对网站开办审核和资格复核的函》一式三份，加盖单位公章；" in paper_step
+    assert "3. 经办人身份证复印件一份，加盖单位公章。" in paper_step
+    assert "报送机构：鄂尔多斯市委编办" in paper_step
+    assert ("打印申请函" in paper_step) is documents
+
+    submit(client, f"/unit/tasks/{open_item(application).id}", {"paper_delivery": "post", "paper_note": "EMS 1077"})
 
     assert the_application().stage == "待提交纸质材料"
-    assert "《关于申请对网站开办审核和资格复核的函》" in page and "《党政机关网站开办审核和资格复核申请表》" in page
-    assert "一式三份" in page and "经办人身份证复印件一份（加盖单位公章）" in page
-    if "applications.document" in app.view_functions:
-        assert f"/applications/{application.business_key}/documents/letter.pdf" in page
+    assert open_item(the_application()).task_name == "confirm_paper"
+    page = text(client.get(page_url))
+    assert "报送机构：鄂尔多斯市委编办" in page and "EMS 1077" in page
 
 
 # ---- 催办 -------------------------------------------------------------------------------
 
 
 def test_a_reminder_is_possible_once_the_review_is_overdue_and_once_a_day(
-    login: Any, clock: Clock, demo: dict[str, Any], start: Any
+    login: Any, clock: Clock, demo: dict[str, Any], start: Any, two_reviews: str
 ) -> None:
     clock.set("2026-09-28 10:00")  # 5 working days for the 编办: due at the end of Saturday 2026-10-10
-    application = start("domain_registration", demo["unit1"].unit).complete(UNIT, DOMAIN_APPLICATION)
+    application = start(two_reviews, demo["unit1"].unit).complete(UNIT, TEST_APPLICATION)
     client = login("unit1")
     url = f"/unit/applications/{application.instance.business_key}/remind"
 
@@ -343,8 +370,10 @@ def test_a_reminder_is_possible_once_the_review_is_overdue_and_once_a_day(
     assert [(e.actor, e.instance_id) for e in reminders] == [("unit1", application.instance_id)] * 2
 
 
-def test_no_reminder_while_the_unit_itself_has_to_act(login: Any, demo: dict[str, Any], start: Any) -> None:
-    application = start("domain_registration", demo["unit1"].unit)
+def test_no_reminder_while_the_unit_itself_has_to_act(
+    login: Any, demo: dict[str, Any], start: Any, two_reviews: str
+) -> None:
+    application = start(two_reviews, demo["unit1"].unit)
     response = login("unit1").post(f"/unit/applications/{application.instance.business_key}/remind")
     assert response.status_code == 302
     assert count(OutboxMessage) == 0
@@ -354,10 +383,10 @@ def test_no_reminder_while_the_unit_itself_has_to_act(login: Any, demo: dict[str
 
 
 def test_every_route_taking_an_id_answers_404_for_another_units_application(
-    app: Flask, login: Any, demo: dict[str, Any], start: Any
+    app: Flask, login: Any, demo: dict[str, Any], start: Any, two_reviews: str
 ) -> None:
     """Walks the wizard's url_map: a route added later with an id is covered automatically."""
-    theirs = start("domain_registration", demo["unit2"].unit)  # a 事业单位 in the same region
+    theirs = start(two_reviews, demo["unit2"].unit)  # a 事业单位 in the same region
     their_domain = add_domain(demo["unit2"].unit, "鄂尔多斯市第一人民医院.公益")
     their_record = DnsRecord(domain_id=their_domain.id, host="@", record_type="A", value="202.96.1.10", created_by="x")
     db.session.add(their_record)
@@ -382,7 +411,7 @@ def test_every_route_taking_an_id_answers_404_for_another_units_application(
             checked.append(rule.endpoint)
     assert {"wizard.show_task", "wizard.submit_task", "wizard.show_application", "wizard.remind"} <= set(checked)
     assert count(ProcessInstance) == 1 and count(Draft) == 0 and count(OutboxMessage) == 0
-    assert theirs.stage == "填写申请"
+    assert theirs.stage == "填报中"
     db.session.refresh(their_record)
     assert their_record.status == "pending" and len(demo["unit2"].unit.contacts) == 1
 

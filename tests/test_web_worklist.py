@@ -4,6 +4,9 @@ A 编办 reviewer sees exactly the open items of its office and role; every page
 item id answers 404 for anything else. Decisions go through the task's JSON Schema form, so a
 rejection without a reason is refused next to the field and changes nothing. Claiming is a
 conditional update: whoever claims first holds the item until they release or transfer it.
+
+Runs on the tests' own procedure (tests/diagrams/two_reviews.bpmn: 初审 by the 编办, 复审 by CONAC, then a
+fee the 编办 collects), so a policy edit of a shipped diagram leaves these tests alone.
 """
 
 from __future__ import annotations
@@ -21,13 +24,15 @@ from app.models import AuditEvent, User, WorkItem
 from app.services import assignment, worklist
 from app.services.errors import ServiceRefusal
 from app.services.worklist import InboxFilters
-from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application
+from tests.conftest import APPROVE, BIANBAN, CONAC, TEST_APPLICATION, TWO_REVIEWS, UNIT, Application
 from tests.test_runner import in_threads
+
+pytestmark = pytest.mark.usefixtures("two_reviews")
 
 
 def submitted(start: Any, unit: Any, domain: str = "鄂尔多斯市人民政府.政务") -> Application:
-    """A domain registration the unit has filled in: it now waits for its 编办 (待审核)."""
-    return start("domain_registration", unit).complete(UNIT, {**DOMAIN_APPLICATION, "domain_name": domain})
+    """An application the unit has filled in: it now waits for its 编办 (待审核)."""
+    return start(TWO_REVIEWS, unit).complete(UNIT, {**TEST_APPLICATION, "domain_name": domain})
 
 
 def user(name: str) -> User:
@@ -36,7 +41,7 @@ def user(name: str) -> User:
 
 def keys_in(html: str) -> set[str]:
     """Application numbers shown as table cells or links (not the search text echoed back)."""
-    return set(re.findall(r">(YM\d{10})<", html))
+    return set(re.findall(r">(TR\d{10})<", html))
 
 
 def page(client: Any, url: str, **params: Any) -> str:
@@ -102,10 +107,10 @@ def test_counts_are_by_stage_and_procedure(demo: dict[str, Any], ordos: list[App
     inbox = worklist.inbox(db.session, user("bianban"), InboxFilters())
     assert inbox.total == 3
     assert inbox.by_stage == [("待审核", 2), ("待缴费", 1)]
-    assert [(p, n) for p, _name, n in inbox.by_procedure] == [("domain_registration", 3)]
+    assert [(p, n) for p, _name, n in inbox.by_procedure] == [(TWO_REVIEWS, 3)]
     only_fees = worklist.inbox(db.session, user("bianban"), InboxFilters(stage="待缴费"))
     assert [r.business_key for r in only_fees.rows] == [ordos[0].instance.business_key]
-    assert worklist.inbox(db.session, user("bianban"), InboxFilters(procedure="domain_renewal")).total == 0
+    assert worklist.inbox(db.session, user("bianban"), InboxFilters(procedure="rounds")).total == 0
 
 
 def test_sorting_and_pagination(demo: dict[str, Any], ordos: list[Application]) -> None:
@@ -177,10 +182,10 @@ def test_the_task_page_shows_the_application_instructions_and_decision_form(
     login: Any, ordos: list[Application]
 ) -> None:
     html = page(login("bianban"), task_url(ordos[0]))
-    assert "鄂尔多斯市教育局.政务" in html and "中文域名" in html  # data under the form's field titles
-    assert "中文域名注册申请" in html and "无IP地址和网站网址（使用网络红页）" in html  # codes as titles
-    assert "请审核单位资质" in html  # the diagram's instructions for this task
-    assert "审核结果" in html and 'value="reject"' in html
+    assert "鄂尔多斯市教育局.政务" in html and "申请名称" in html  # data under the form's field titles
+    assert "测试：申请" in html and "不选方式" in html  # codes as titles
+    assert "请审核测试申请" in html  # the diagram's instructions for this task
+    assert "决定" in html and 'value="reject"' in html
     assert f'name="expected_version" value="{ordos[0].instance.version}"' in html
 
 
@@ -328,7 +333,7 @@ def test_done_lists_what_the_reviewer_completed(login: Any, ordos: list[Applicat
 
     html = page(client, "/review/done")
     assert keys_in(html) == {ordos[0].instance.business_key, ordos[1].instance.business_key}
-    assert "不通过" in html and "联系人非本单位人员" in html and "编办审核" in html
+    assert "退回" in html and "联系人非本单位人员" in html and "初审" in html  # the decision by its title
     assert keys_in(page(login("bianban2"), "/review/done")) == set()
 
 

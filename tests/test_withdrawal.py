@@ -1,6 +1,8 @@
 """撤回: a unit may withdraw its submission while no reviewer has claimed it; the diagram routes it back.
 
-The 撤回 path (a boundary message event on the 编办 review) is part of each diagram that allows it.
+The 撤回 path (a boundary message event on the 编办 review) is part of each diagram that allows it. The
+runner's part runs on the tests' own procedure (tests/diagrams/two_reviews.bpmn); that 党政机关网站开办审核
+allows it during its 初审 is a rule of that shipped procedure.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from app.engine import Engine
 from app.engine.errors import RefusedError
 from app.extensions import db
 from app.models import Domain, WorkItem
-from tests.conftest import APPROVE, BIANBAN, DOMAIN_APPLICATION, UNIT
+from tests.conftest import APPROVE, BIANBAN, TEST_APPLICATION, UNIT
 
 SITE_APPLICATION = {
     "application_type": "new",
@@ -29,20 +31,24 @@ SITE_APPLICATION = {
 }
 
 
-def test_a_submitted_registration_is_withdrawn_and_resubmitted(make_unit: Any, start: Any, engine: Engine) -> None:
-    application = start("domain_registration", make_unit()).complete(UNIT, DOMAIN_APPLICATION)
+def test_a_submission_is_withdrawn_and_resubmitted(
+    two_reviews: str, make_unit: Any, start: Any, engine: Engine
+) -> None:
+    application = start(two_reviews, make_unit()).complete(UNIT, TEST_APPLICATION)
     assert application.task().role == "编办"
 
     engine.runner.withdraw(application.instance_id, UNIT)
 
     assert application.stage == "已撤回"
-    assert (application.task().role, application.task().task_name) == ("单位", "withdrawn_application")
-    application.complete(UNIT, {**DOMAIN_APPLICATION, "years": 3})
+    assert (application.task().role, application.task().task_name) == ("单位", "withdrawn")
+    application.complete(UNIT, {**TEST_APPLICATION, "years": 3})
     assert (application.stage, application.task().role) == ("待审核", "编办")
 
 
-def test_withdrawal_is_refused_once_a_reviewer_claimed_the_task(make_unit: Any, start: Any, engine: Engine) -> None:
-    application = start("domain_registration", make_unit()).complete(UNIT, DOMAIN_APPLICATION)
+def test_withdrawal_is_refused_once_a_reviewer_claimed_the_task(
+    two_reviews: str, make_unit: Any, start: Any, engine: Engine
+) -> None:
+    application = start(two_reviews, make_unit()).complete(UNIT, TEST_APPLICATION)
     db.session.execute(update(WorkItem).values(assignee="bianban"))
     db.session.commit()
     with pytest.raises(RefusedError, match="已签收"):
@@ -50,8 +56,10 @@ def test_withdrawal_is_refused_once_a_reviewer_claimed_the_task(make_unit: Any, 
     assert application.stage == "待审核"
 
 
-def test_withdrawal_is_refused_after_the_first_review(make_unit: Any, start: Any, engine: Engine) -> None:
-    application = start("domain_registration", make_unit()).complete(UNIT, DOMAIN_APPLICATION)
+def test_withdrawal_is_refused_after_the_first_review(
+    two_reviews: str, make_unit: Any, start: Any, engine: Engine
+) -> None:
+    application = start(two_reviews, make_unit()).complete(UNIT, TEST_APPLICATION)
     application.complete(BIANBAN, APPROVE)
     with pytest.raises(RefusedError, match="当前阶段不能撤回"):
         engine.runner.withdraw(application.instance_id, UNIT)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
-
 import click
-from flask import Flask, current_app
+from flask import Flask
 
 from app.cli._common import actor_options, dump, engine_errors, make_actor, parse_json
+from app.cli.worker import worker
 from app.engine import get_engine
-from app.engine.errors import NotFoundError
 from app.extensions import db
 from app.models import ProcessInstance, WorkItem
-from app.services import applications, domain_lifecycle
-from app.services.calendar import to_beijing_date
+from app.services import applications
 
 
 def register(app: Flask) -> None:
@@ -137,34 +133,3 @@ def complete_task(item_id: int, data: str, actor_name: str, role: str) -> None:
     item = _work_item(item_id)
     inst = get_engine().runner.complete(item.task_id, make_actor(actor_name, role), parse_json(data))
     click.echo(f"{inst.business_key}  {inst.stage}  [{inst.status}]")
-
-
-@click.command()
-@click.option("--once", is_flag=True, help="处理一轮后退出")
-@click.option("--interval", default=5.0, show_default=True, help="轮询间隔（秒）")
-@click.option("--now", "now_text", help="以此时间（ISO 8601，含时区）为当前时间，用于演示和测试")
-def worker(once: bool, interval: float, now_text: str | None) -> None:
-    """Fire due timers and mark domains past their grace period 已过期. Any number of workers may run."""
-    runner = get_engine().runner
-    while True:
-        now = datetime.fromisoformat(now_text) if now_text else None
-        try:
-            fired = runner.fire_due_timers(now)
-        except NotFoundError as exc:
-            click.echo(exc.message, err=True)
-            fired = []
-        for key in fired:
-            click.echo(f"定时到期: {key}")
-        for name in _expire_domains(now or runner.clock()):
-            click.echo(f"域名已过期: {name}")
-        if once:
-            return
-        time.sleep(interval)
-
-
-def _expire_domains(now: datetime) -> list[str]:
-    """The expiry sweep, one transaction per round (DOMAIN_GRACE_DAYS after the expiry date)."""
-    grace = int(current_app.config["DOMAIN_GRACE_DAYS"])
-    names = domain_lifecycle.expire_overdue(db.session, to_beijing_date(now), grace)
-    db.session.commit()
-    return names

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from app.engine.context import ActionContext
 from app.engine.operators import OperatorRegistry
 from app.models import Unit
-from app.services import badges, billing, dns, jurisdiction, notifications, process_context, renewals
+from app.services import (
+    badges,
+    billing,
+    dns,
+    jurisdiction,
+    notifications,
+    placement,
+    process_context,
+    renewals,
+)
 from app.services import domains as domain_service
 from app.services import suffix_rule as suffix_rule_service
 from app.services.calendar import to_beijing_date
@@ -122,14 +131,47 @@ def cancel_charges(ctx: ActionContext, charge_ids: list) -> int:
 
 
 def issue_badge(ctx: ActionContext, site_name: str, domains: list, colour: str, hang_deadline: str) -> dict:
-    """Issue the website badge certificate and its 标识代码."""
-    fields = {"site_name": site_name, "domains": domains, "colour": colour, "hang_deadline": hang_deadline}
+    """Issue the website badge certificate and its 标识代码.
+
+    The certificate page also shows the application's optional 英文域名 (`english_domain`) and, for
+    事业单位, its 业务范围 (`business_scope`); optional form fields are read from the application's data
+    because a parameter expression cannot name a field the unit left empty.
+    """
+    fields = {
+        "site_name": site_name,
+        "domains": domains,
+        "colour": colour,
+        "hang_deadline": hang_deadline,
+        "english_domain": ctx.data.get("english_domain", ""),
+        "functions": ctx.data.get("business_scope", ""),
+    }
     return badges.issue(ctx.session, ctx.unit_id, ctx.instance_id, fields, ctx.now)
 
 
 def mark_badge_deadline(ctx: ActionContext, certificate_id: int) -> bool:
     """Record that the hanging deadline of a certificate has passed."""
     return badges.mark_deadline(ctx.session, certificate_id, ctx.now)
+
+
+def track_placement(ctx: ActionContext, certificate_id: int, location: str, reminder_days: int) -> dict[str, str]:
+    """Note where the badge must hang (挂标位置, and the application's english_domain and server_ip);
+    returns remind_on, the working day `reminder_days` before the hanging deadline."""
+    site = {name: str(ctx.data.get(name) or "") for name in ("english_domain", "server_ip")}
+    return placement.track(ctx.session, certificate_id, location, reminder_days, **site)
+
+
+def check_placement(ctx: ActionContext, certificate_id: int, purpose: str) -> dict[str, Any]:
+    """Look for the certificate's badge on the unit's site or red page and keep the evidence; returns found."""
+    if purpose not in ("reminder", "deadline"):
+        raise ServiceRefusal(f"检查目的“{purpose}”无效，应为 reminder（到期前提醒）或 deadline（期限届满）")
+    row = placement.check(ctx.session, certificate_id, purpose, ctx.now, placement.policy_from(ctx.settings))
+    return {"found": row.outcome == "found", "outcome": row.outcome, "check_id": row.id, "reason": row.reason}
+
+
+def record_placement_deadline(ctx: ActionContext, certificate_id: int, compliant: bool) -> str:
+    """Record the deadline's verdict: 按时挂标, or 逾期未挂标 (the 编办's overdue list); re-checks follow."""
+    recheck = timedelta(hours=float(ctx.settings["PLACEMENT_RECHECK_HOURS"]))
+    return placement.record_deadline(ctx.session, certificate_id, compliant, ctx.now, recheck)
 
 
 def submit_dns_record(ctx: ActionContext, domain: str, host: str, record_type: str, value: str) -> int:
@@ -190,6 +232,9 @@ _OPERATORS = {
     "charge.cancel": cancel_charges,
     "badge.issue": issue_badge,
     "badge.mark_deadline": mark_badge_deadline,
+    "placement.track": track_placement,
+    "placement.check": check_placement,
+    "placement.record_deadline": record_placement_deadline,
     "notify.send": send_notification,
     "notify.office": notify_office,
 }

@@ -8,10 +8,13 @@ from app.models.calendar import CalendarDay
 from app.models.dns import DnsRecord
 from app.models.domain import Domain
 from app.models.draft import Draft
+from app.models.inbox import InAppMessage, InAppMessageRead
 from app.models.migration import InstanceMigration
 from app.models.org import Contact, Office, Role, Unit
-from app.models.outbox import OutboxMessage
+from app.models.outbox import OutboxMessage, SmsRecord
+from app.models.placement import PlacementCheck, PlacementStatus
 from app.models.procedure_draft import ProcedureDraft
+from app.models.red_page import RedPage, RedPageImage
 from app.models.region import Region
 from app.models.session import UserSession
 from app.models.step_log import StepRecord
@@ -35,16 +38,23 @@ __all__ = [
     "DnsRecord",
     "Domain",
     "Draft",
+    "InAppMessage",
+    "InAppMessageRead",
     "InstanceMigration",
     "InstanceOffice",
     "MessageSubscription",
     "Office",
     "OutboxMessage",
+    "PlacementCheck",
+    "PlacementStatus",
     "ProcedureDraft",
     "ProcessInstance",
+    "RedPage",
+    "RedPageImage",
     "Region",
     "Remittance",
     "Role",
+    "SmsRecord",
     "StepRecord",
     "TimerSubscription",
     "Unit",

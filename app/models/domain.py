@@ -43,6 +43,8 @@ class Domain(db.Model):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     registered_on: Mapped[date | None] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date, index=True)
+    # The expiry date the last 到期提醒 was about: one warning per expiry date, a renewal makes the next one due.
+    expiry_warned_for: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

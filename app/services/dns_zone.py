@@ -1,7 +1,9 @@
 """Zone files: the effective DNS records of domains in force, one zone per registry suffix.
 
 Owner names are A-labels (DNS carries no U-labels). A URL转发 record is published as an A record to
-the platform's own web server, which answers the visitor with the 301 (app/web/forwarding.py).
+the platform's own web server, which answers the visitor with the 301 (app/web/forwarding.py). So is a
+domain whose 主机信息 is "none" and whose unit has published its 网络红页: the platform serves that page at
+the domain's root (@ and www), unless the unit set records of its own for those names.
 Each file is written whole under a temporary name and then renamed, so a name server reloading it
 never reads half a zone.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import DnsRecord, Domain
+from app.models import DnsRecord, Domain, RedPage
 from app.services.dns import PUBLISHED_DOMAIN_STATUS, SUFFIX_A_LABELS
 from app.services.errors import ServiceRefusal
 from app.taskforms.formats import is_ipv4
@@ -68,7 +70,21 @@ def zone_lines(session: Session, suffix: str, web_ipv4: str) -> list[ZoneLine]:
         label = ascii_name.rsplit(".", 1)[0]
         owner = label if host == "@" else f"{host}.{label}"
         lines.add(ZoneLine(owner, _address(record_type, value, web_ipv4)))
+    own_owners = {line.owner for line in lines}
+    lines.update(line for line in _red_page_lines(session, suffix, web_ipv4) if line.owner not in own_owners)
     return sorted(lines, key=lambda line: (line.owner, line.address))
+
+
+def _red_page_lines(session: Session, suffix: str, web_ipv4: str) -> list[ZoneLine]:
+    """@ and www of red-page domains (主机信息 "none") whose unit has a published 网络红页, to the platform."""
+    query = select(Domain.ascii_name).where(
+        Domain.suffix == suffix,
+        Domain.status == PUBLISHED_DOMAIN_STATUS,
+        Domain.host_mode == "none",
+        select(RedPage.id).where(RedPage.unit_id == Domain.unit_id, RedPage.published_at.is_not(None)).exists(),
+    )
+    labels = [name.rsplit(".", 1)[0] for name in session.scalars(query)]
+    return [ZoneLine(owner, _address("URL", "", web_ipv4)) for label in labels for owner in (label, f"www.{label}")]
 
 
 def _address(record_type: str, value: str, web_ipv4: str) -> str:
@@ -76,7 +92,8 @@ def _address(record_type: str, value: str, web_ipv4: str) -> str:
         return value
     if not is_ipv4(web_ipv4):
         raise ServiceRefusal(
-            "有生效的 URL转发 记录，但未设置平台网站的公网IPv4地址 PLATFORM_WEB_IPV4（转发记录须指向平台），"
+            "有生效的 URL转发 记录或已发布的网络红页，但未设置平台网站的公网IPv4地址 PLATFORM_WEB_IPV4"
+            "（转发记录和红页域名须指向平台），"
             "区域文件未生成"
         )
     return web_ipv4

@@ -261,7 +261,7 @@ def _context(
         "application": data,
         "display": choice_titles(compiled, data),
         "unit": _unit_fields(session, unit),
-        "office": _office_name(session, unit),
+        "office": paper_office_name(session, unit),
     }
 
 
@@ -293,7 +293,7 @@ def _unit_fields(session: Session, unit: Unit) -> dict[str, str]:
     return values
 
 
-def _office_name(session: Session, unit: Unit) -> str:
+def paper_office_name(session: Session, unit: Unit) -> str:
     """The 同级机构编制部门 the paper goes to."""
     try:
         code = jurisdiction.fee_office(session, unit)

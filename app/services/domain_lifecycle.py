@@ -2,20 +2,26 @@
 
 Only `active` domains are published (DNS records, URL转发). The worker marks a domain 已过期 once
 its expiry date is more than the grace period (setting DOMAIN_GRACE_DAYS) behind; a renewal makes it
-active again. The 编办 of the unit's jurisdiction freezes, unfreezes or deletes a domain with a
-reason; every change is audited with the reason and the status before and after.
+active again. Before that it sends the 到期提醒: how many days ahead and its texts are procedure data,
+the properties expiryWarningDays / expiryWarningSubject / expiryWarningBody of the newest version of
+the procedure that sets them (域名续费), so policy staff change them by deploying the diagram.
+The 编办 of the unit's jurisdiction freezes, unfreezes or deletes a domain with a reason; every change
+is audited with the reason and the status before and after.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Domain
-from app.services import audit
+from app.engine import get_engine
+from app.models import Domain, Unit, WorkflowDefinition
+from app.services import audit, notifications
 from app.services.audit import Actor
+from app.services.calendar import to_beijing_date
 from app.services.errors import ServiceRefusal
 from app.services.renewals import open_renewal
 from app.taskforms.text import TextRefused, clean_text
@@ -38,6 +44,92 @@ def expire_overdue(session: Session, today: date, grace_days: int) -> list[str]:
         audit.record(session, SYSTEM, "domain_expired", detail={**detail, "unit_id": domain.unit_id})
     session.flush()
     return names
+
+
+WARNING_DAYS, WARNING_SUBJECT, WARNING_BODY = "expiryWarningDays", "expiryWarningSubject", "expiryWarningBody"
+
+
+@dataclass(frozen=True)
+class ExpiryWarning:
+    """The 到期提醒 as the procedure words it: how many days before the expiry date, and its texts."""
+
+    procedure: str
+    days: int
+    subject: str
+    body: str
+
+
+def expiry_warning(session: Session) -> ExpiryWarning | None:
+    """The warning of the newest version of the procedure that sets expiryWarningDays; None when none does."""
+    engine = get_engine()
+    newest = select(WorkflowDefinition.process_id, func.max(WorkflowDefinition.version)).group_by(
+        WorkflowDefinition.process_id
+    )
+    for process_id, version in session.execute(newest.order_by(WorkflowDefinition.process_id)):
+        row = session.scalar(select(WorkflowDefinition).filter_by(process_id=process_id, version=version))
+        compiled = engine.definitions.compiled(row)  # type: ignore[arg-type]
+        props = compiled.process_properties
+        if WARNING_DAYS in props:
+            days = props[WARNING_DAYS].strip()
+            if not days.isdigit() or int(days) < 1:
+                raise ServiceRefusal(f"流程“{compiled.name}”的属性 {WARNING_DAYS} 须为正整数，当前为“{days}”")
+            return ExpiryWarning(compiled.name, int(days), props.get(WARNING_SUBJECT, ""), props.get(WARNING_BODY, ""))
+    return None
+
+
+def warn_expiring(session: Session, now: datetime, grace_days: int, limit: int | None = None) -> list[str]:
+    """Queue the 到期提醒 (SMS and e-mail to the domain's contact, else the unit's first contact) for every
+    active domain that expires within the warning's days and was not yet warned about that expiry date.
+
+    A renewal moves the expiry date, so the next one is warned about again. Returns the names warned."""
+    warning = expiry_warning(session)
+    if warning is None:
+        return []
+    today = to_beijing_date(now)
+    query = (
+        select(Domain)
+        .where(
+            Domain.status == "active",
+            Domain.expires_on >= today,
+            Domain.expires_on <= today + timedelta(days=warning.days),
+            (Domain.expiry_warned_for.is_(None)) | (Domain.expiry_warned_for != Domain.expires_on),
+        )
+        .order_by(Domain.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # parallel workers split the rows
+    names = []
+    for domain in session.scalars(query):
+        _warn(session, domain, warning, today, grace_days, now)
+        names.append(domain.name)
+    session.flush()
+    return names
+
+
+def _warn(
+    session: Session, domain: Domain, warning: ExpiryWarning, today: date, grace_days: int, now: datetime
+) -> None:
+    assert domain.expires_on is not None  # the query selects by expiry date
+    variables = {
+        "domain_name": domain.name,
+        "expires_on": domain.expires_on.isoformat(),
+        "days_left": (domain.expires_on - today).days,
+        "grace_days": grace_days,
+    }
+    subject, body = notifications.render(warning.subject, variables), notifications.render(warning.body, variables)
+    notifications.queue(session, None, _contact_of(session, domain), subject, body, now, unit_id=domain.unit_id)
+    domain.expiry_warned_for = domain.expires_on
+    detail = {"domain": domain.name, "unit_id": domain.unit_id, "expires_on": domain.expires_on.isoformat()}
+    audit.record(session, SYSTEM, "domain_expiry_warning", detail=detail)
+
+
+def _contact_of(session: Session, domain: Domain) -> dict[str, str]:
+    if domain.contact_mobile or domain.contact_email:
+        return {"sms": domain.contact_mobile, "email": domain.contact_email}
+    unit = session.get(Unit, domain.unit_id)
+    contact = unit.contacts[0] if unit is not None and unit.contacts else None
+    return {"sms": contact.mobile, "email": contact.email} if contact is not None else {}
 
 
 def freeze(session: Session, domain: Domain, reason: str, actor: Actor) -> None:

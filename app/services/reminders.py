@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import AuditEvent, ProcessInstance, WorkItem
+from app.models import AuditEvent, Office, ProcessInstance, WorkItem
 from app.services import notifications
 from app.services.audit import Actor
 from app.services.calendar import BEIJING, to_beijing_date
@@ -82,3 +82,9 @@ def remind(session: Session, instance: ProcessInstance, actor: Actor, unit_name:
     )
     session.flush()
     return current
+
+
+def office_names(session: Session, state: ReminderState) -> list[str]:
+    """The names of the offices a 催办 went to (their reviewers read it in the 消息中心)."""
+    codes = sorted({item.office_code for item in state.overdue if item.office_code})
+    return list(session.scalars(select(Office.name).where(Office.code.in_(codes)).order_by(Office.name)))

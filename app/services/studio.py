@@ -64,6 +64,9 @@ OPERATOR_TITLES = {
     "charge.cancel": "撤回未缴费的申请：作废其费用",
     "badge.issue": "发放网站标识代码",
     "badge.mark_deadline": "记录挂标期限已过",
+    "placement.track": "登记挂标位置，算出到期前提醒日",
+    "placement.check": "检查单位网站或网络红页是否已挂标（保存检查证据）",
+    "placement.record_deadline": "记录挂标期限届满时的结果（按时挂标或逾期未挂标）",
     "notify.send": "发送短信和电子邮件通知单位",
     "notify.office": "通知办理机构（如催办提醒）",
 }

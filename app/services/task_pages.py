@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.engine import get_engine
 from app.engine.definitions import CompiledDefinition
 from app.models import AuditEvent, ProcessInstance, Unit, User, WorkItem
-from app.services import applications, payments
+from app.services import applications, paper, payments
 from app.services.assignment import colleagues
 from app.services.payments import Bill
 
@@ -37,6 +37,7 @@ class TaskPage:
     bill: Bill | None = None  # the application's fees, when it charges any
     fee_years_field: str = ""  # the form field that sets the years paid for (task property feeYearsField)
     values: dict[str, Any] = field(default_factory=dict)  # what the form starts with
+    paper: paper.PaperMaterials | None = None  # the materials to check, once the unit brings paper
 
 
 def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
@@ -47,6 +48,7 @@ def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
     compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
     data = engine.reader.data(instance.id)
     earlier_forms = [compiled.forms.schema(name) for name in diagram_forms(compiled) if name != item.form]
+    done, _current = engine.reader.progress(instance.id)
     return TaskPage(
         item=item,
         instance=instance,
@@ -57,6 +59,7 @@ def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
         sections=sections(earlier_forms, data),
         colleagues=colleagues(session, user),
         timeline=applications.timeline(session, instance.id),
+        paper=paper.materials(session, instance, compiled, done),
         **_fee_collection(session, compiled, item, instance.id),
     )
 

@@ -19,7 +19,7 @@ from app.engine.definitions import CompiledDefinition, all_task_specs
 from app.engine.errors import EngineError
 from app.engine.runner import WITHDRAW_MESSAGE
 from app.models import AuditEvent, Certificate, Contact, Domain, ProcessInstance, Unit, WorkItem
-from app.services import applications, badges, drafts, payments, procedures, reminders
+from app.services import applications, badges, drafts, paper, payments, procedures, reminders
 from app.services.audit import Actor
 from app.services.paging import Paged
 from app.services.task_pages import Section, sections
@@ -144,6 +144,7 @@ class TaskPage:
     reason: str  # 不通过原因 of the last review, if it was a rejection
     draft_saved_at: datetime | None
     contacts: list[Contact]  # the unit's contacts, when the form asks for one
+    paper: paper.PaperMaterials | None = None  # what to bring and where, on the step that brings the paper
 
 
 def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
@@ -156,6 +157,7 @@ def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
     draft = drafts.find(session, item.task_id, user.id)
     fields = schema.get("properties", {})
     own = {**_from_account(instance.unit, fields), **{k: v for k, v in data.items() if k in fields}}
+    done, _current = engine.reader.progress(instance.id)
     return TaskPage(
         item=item,
         instance=instance,
@@ -167,6 +169,7 @@ def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
         reason=rejection_reason(data),
         draft_saved_at=draft.updated_at if draft else None,
         contacts=contact_choices(instance.unit, schema),
+        paper=paper.materials(session, instance, compiled, done),
     )
 
 
@@ -208,13 +211,6 @@ class Waiting:
 
 
 @dataclass(frozen=True)
-class PaperMaterials:
-    documents: list[str]
-    copies: str
-    id_card_copy: bool
-
-
-@dataclass(frozen=True)
 class ApplicationPage:
     instance: ProcessInstance
     procedure: str
@@ -222,7 +218,7 @@ class ApplicationPage:
     unit_item: WorkItem | None
     instructions: str  # of the unit's open task
     waiting: list[Waiting]  # what others do now (or how it ended)
-    paper: PaperMaterials | None
+    paper: paper.PaperMaterials | None  # what to bring and where, while the paper step is open
     reason: str  # 不通过原因, while the unit has to act on it (or the application ended with it)
     sections: list[Section]
     timeline: list[AuditEvent]
@@ -250,7 +246,7 @@ def application_page(session: Session, instance: ProcessInstance, now: datetime)
         unit_item=unit_item,
         instructions=compiled.instructions.get(unit_item.task_name, "") if unit_item else "",
         waiting=_waiting(compiled, instance, current, others),
-        paper=_paper(compiled) if documents and others and instance.status == "running" else None,
+        paper=paper.materials(session, instance, compiled, passed) if items else None,
         reason=rejection_reason(data) if unit_item or instance.status == "completed" else "",
         sections=sections([compiled.forms.schema(f) for f in unit_forms(compiled)], data),
         timeline=applications.timeline(session, instance.id),
@@ -352,15 +348,6 @@ def _summaries(compiled: CompiledDefinition) -> dict[str, str]:
 def _documents_available(compiled: CompiledDefinition, passed: list[str]) -> bool:
     after = compiled.process_properties.get("documentsAvailableAfter")
     return bool(after) and after in passed
-
-
-def _paper(compiled: CompiledDefinition) -> PaperMaterials | None:
-    """The paper materials the procedure asks for (process properties), if any."""
-    props = compiled.process_properties
-    documents = [d.strip() for d in props.get("paperMaterials", "").split(";") if d.strip()]
-    if not documents:
-        return None
-    return PaperMaterials(documents, props.get("paperCopies", "1"), props.get("idCardCopyRequired") == "true")
 
 
 # ---- submitting -------------------------------------------------------------------------

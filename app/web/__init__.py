@@ -15,9 +15,10 @@ from app.web.input_policy import init_query_policy
 def register_blueprints(app: Flask) -> None:
     from app.web.auth.routes import blueprint as auth
     from app.web.public.routes import blueprint as public
+    from app.web.red_pages.site import blueprint as red_page_site
 
     init_forwarding(app)  # first: a forwarded domain's visitor never reaches the platform's pages
-    for blueprint in (public, auth, *_audience_blueprints()):
+    for blueprint in (public, auth, red_page_site, *_audience_blueprints()):
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"current_locale": str(get_locale())})
     app.jinja_env.filters["cn"] = chinese_numeral
@@ -27,13 +28,22 @@ def register_blueprints(app: Flask) -> None:
 
 
 def _audience_blueprints() -> list:
+    from app.web.admin.delivery import blueprint as admin_delivery
     from app.web.admin.routes import blueprint as admin
     from app.web.applications.routes import blueprint as applications
+    from app.web.badges.routes import blueprint as badges
+    from app.web.badges.routes import public_blueprint as badge_public
     from app.web.billing.routes import blueprint as billing
     from app.web.domains.routes import blueprint as domains
+    from app.web.messages.routes import blueprint as messages
+    from app.web.placement.routes import blueprint as placement
+    from app.web.red_pages.routes import blueprint as red_pages
     from app.web.studio.routes import blueprint as studio
     from app.web.units.routes import blueprint as units
     from app.web.wizard.routes import blueprint as wizard
     from app.web.worklist.routes import blueprint as worklist
 
-    return [wizard, worklist, applications, billing, domains, units, admin, studio]
+    return [
+        *(wizard, worklist, applications, billing, domains, units, messages),
+        *(admin, admin_delivery, studio, badges, badge_public, red_pages, placement),
+    ]

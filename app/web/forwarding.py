@@ -2,6 +2,9 @@
 
 The zone points such names at this platform (services/dns_zone.py). Requests for the platform's own
 host names are never looked up, nor are hosts outside .政务/.公益; the rest cost one indexed query.
+A domain without a forwarding record whose 主机信息 is "none" shows its unit's published 网络红页 at "/"
+(one more query, for "/" only); the red page's other addresses (/hy/…, images, the badge script) are
+ordinary routes of the platform and work under any host.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from werkzeug.wrappers import Response
 from app.extensions import db
 from app.services import dns
 from app.taskforms.formats import to_uri
+from app.web.red_pages.site import red_page_at_host
 
 
 def init_forwarding(app: Flask) -> None:
@@ -23,6 +27,8 @@ def init_forwarding(app: Flask) -> None:
         if not name or name in own:
             return None
         target = dns.forward_target(db.session, name)
-        return redirect(to_uri(target), 301) if target else None
+        if target:
+            return redirect(to_uri(target), 301)
+        return red_page_at_host(name) if request.path == "/" and request.method in ("GET", "HEAD") else None
 
     app.before_request(forward)

@@ -5,7 +5,8 @@
 3. The unit applies: 初审中 on 我的申请, the step bar and the live diagram on the application page.
 4. 鄂尔多斯市委编办 rejects: first without a reason (refused next to the field), then with one.
 5. The unit reads the 不通过原因, corrects the site name and resubmits: 初审中 again.
-6. 编办 and CONAC approve: 待提交纸质材料, the paper list, and the two printable PDFs.
+6. 编办 and CONAC approve: 审核通过, the paper list, and the two printable PDFs; the unit brings the paper and
+   says how (报送纸质材料): 待提交纸质材料.
 7. The 编办 of another region (东胜区) cannot open the task or the application: 404.
 8. 编办 confirms the paper: 标识已发放; the badge code is issued, sent by SMS and e-mail, and shown
    on the unit's application page.
@@ -312,7 +313,7 @@ def approve_first_and_second_review(bianban: Page, conac: Page, key: str) -> Non
 
 def unit_prints_the_paper_materials(unit: Page, key: str, shot: Any) -> None:
     open_application(unit, key)
-    expect(unit.locator("#current-stage")).to_have_text("待提交纸质材料")
+    expect(unit.locator("#current-stage")).to_have_text("审核通过")
     paper = unit.locator("#paper-materials")
     expect(paper).to_contain_text("一式三份")
     expect(paper).to_contain_text("《关于申请对网站开办审核和资格复核的函》")
@@ -328,6 +329,12 @@ def unit_prints_the_paper_materials(unit: Page, key: str, shot: Any) -> None:
         assert UNIT_NAME in text, text
         assert DOMAIN in text, text
         assert render_first_page(pdf).stat().st_size > 0
+
+    unit.get_by_role("link", name="去办理").click()
+    expect(unit.get_by_role("heading", name="报送纸质材料", exact=True)).to_be_visible()
+    unit.get_by_role("radio", name="送达同级机构编制部门").check()
+    unit.get_by_role("button", name="提交", exact=True).click()
+    expect(unit.locator("#current-stage")).to_have_text("待提交纸质材料")
 
 
 def other_region_sees_nothing(dongsheng: Page, paper_task: str, key: str, shot: Any) -> None:

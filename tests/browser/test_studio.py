@@ -243,7 +243,10 @@ def test_print_templates_and_notification_texts_are_previewed(new_page: Any, sho
     expect(condition).to_have_value('decision == "reject" and unit_type')
     shot(policy, "studio-12-condition")
 
-    policy.locator('[data-element-id="lane_bianban"]').click(position={"x": 15, "y": 60})
+    lane = policy.locator('[data-element-id="lane_bianban"]')
+    box = lane.bounding_box()
+    assert box is not None
+    lane.click(position={"x": 10, "y": box["height"] / 2})  # the lane's name band, whatever the zoom
     expect(panel.get_by_label("办理角色（泳道名称）")).to_have_value("编办")
     expect(panel.get_by_label("分派给哪个机构")).to_be_visible()
     shot(policy, "studio-13-lane")

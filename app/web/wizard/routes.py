@@ -145,14 +145,16 @@ def show_application(business_key: str) -> str:
 @blueprint.post("/applications/<business_key>/remind")
 def remind(business_key: str) -> Response:
     instance = _instance_or_404(business_key)
+    now = get_engine().runner.clock()
     try:
-        reminders.remind(db.session, instance, current_actor(), current_user.unit.name, get_engine().runner.clock())
+        state = reminders.remind(db.session, instance, current_actor(), current_user.unit.name, now)
     except ServiceRefusal as refusal:
         db.session.rollback()
         flash(refusal.message, "warning")
     else:
+        offices = "、".join(reminders.office_names(db.session, state)) or "审核部门"
         db.session.commit()
-        flash("已催办，审核部门将收到催办通知。", "success")
+        flash(f"已催办，{offices}的审核人员将在消息中心收到催办通知。", "success")
     return redirect(url_for("wizard.show_application", business_key=business_key))
 
 
@@ -378,6 +380,7 @@ def _render_task(item: WorkItem, errors: dict[str, str] | None = None, notes: di
         page=page,
         form_fields=fields(page.schema, page.values, errors, page.choices, notes),
         form_error=(errors or {}).get(""),
+        documents=page.paper is not None and DOCUMENT_ENDPOINT in current_app.view_functions,
     )
 
 

@@ -44,6 +44,7 @@ blueprint = Blueprint("worklist", __name__, url_prefix="/review")
 # The query parameters that narrow the 待办 list (an export records those it was made under).
 _INBOX_FILTERS = ("procedure", "stage", "region", "submitted_from", "submitted_to", "overdue", "claimed", "sort")
 gate(blueprint, audiences=(REVIEWER_AUDIENCE,))
+DOCUMENT_ENDPOINT = "applications.document"  # the printed documents the paper check links to
 
 
 @blueprint.app_template_filter("beijing")
@@ -177,6 +178,7 @@ def _render_task(
         business_key=page.instance.business_key,
         timeline=page.timeline,
         now=get_engine().runner.clock(),
+        document_links=DOCUMENT_ENDPOINT in current_app.view_functions,
     )
 
 
