@@ -66,6 +66,19 @@ def test_registration_errors_are_shown_next_to_the_field(
     assert db.session.scalar(select(User).where(User.username == "dongsheng-gov")) is None
 
 
+def test_one_submit_shows_every_registration_problem_at_once(client: Any, regions_loaded: None) -> None:
+    assert client.post("/register", data=VALID_REGISTRATION).status_code == 302
+    data = {
+        **VALID_REGISTRATION,
+        "password": "abcdefgh",  # the password rule
+        "confirm": "abcdefgh",
+        "contact_mobile": "1234567",  # a field of the form itself
+    }  # and the user name and the USCC are taken
+    page = client.post("/register", data=data).get_data(as_text=True)
+    for message in ("该用户名已被使用", "密码须为8-16位半角字符", "请输入11位手机号码", "该统一社会信用代码已注册"):
+        assert message in page, message
+
+
 def test_five_wrong_passwords_lock_the_account_and_the_lock_is_audited(client: Any, demo: dict[str, Any]) -> None:
     for _ in range(5):
         assert client.post("/login", data={"username": "bianban", "password": "wrong1234"}).status_code == 401

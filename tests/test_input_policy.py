@@ -7,6 +7,7 @@ wizard are checked on the tests' own procedure (tests/diagrams/two_reviews.bpmn 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -75,6 +76,13 @@ def test_every_text_has_a_length_limit() -> None:
 
 
 FORMS = FormLibrary.from_folder(TESTS_ROOT / "forms")
+
+
+def test_every_missing_required_field_is_named_at_once() -> None:
+    required = json.loads((TESTS_ROOT / "forms" / "application.schema.json").read_text(encoding="utf-8"))["required"]
+    errors = FORMS.clean("application.schema.json", {"years": 1}).errors
+    assert set(errors) == set(required) - {"years"} and len(required) > 2
+    assert errors["contact_name"].startswith("请填写")
 
 
 def test_a_form_reports_every_problem_at_once_and_leaves_refused_values_out() -> None:

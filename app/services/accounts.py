@@ -16,7 +16,7 @@ from app.models import Contact, Office, Unit, User
 from app.models.account import UNIT_ROLE
 from app.services import audit
 from app.services.audit import Actor
-from app.services.errors import ServiceRefusal
+from app.services.errors import ServiceRefusal, ServiceRefusals
 from app.services.sessions import end_all_sessions
 
 # Seed 003: 8–16 half-width characters, letters and digits mixed.
@@ -150,12 +150,32 @@ class UnitRegistration:
     contact_phone: str = ""
 
 
-def register_unit(session: Session, form: UnitRegistration) -> User:
-    """Create the unit, its first contact and its account."""
-    _check_username(session, form.username)
-    check_password_rule(form.password, form.username)
-    if session.scalar(select(Unit.id).where(Unit.uscc == form.uscc)) is not None:
+def registration_refusals(session: Session, username: str, password: str, uscc: str) -> list[ServiceRefusal]:
+    """Every rule of the account a registration breaks (name free and well formed, password rule, unit new)."""
+    checks = (
+        lambda: _check_username(session, username),
+        lambda: check_password_rule(password, username),
+        lambda: _check_uscc_free(session, uscc),
+    )
+    refusals = []
+    for check in checks:
+        try:
+            check()
+        except ServiceRefusal as refusal:
+            refusals.append(refusal)
+    return refusals
+
+
+def _check_uscc_free(session: Session, uscc: str) -> None:
+    if session.scalar(select(Unit.id).where(Unit.uscc == uscc)) is not None:
         raise ServiceRefusal("该统一社会信用代码已注册，请直接登录或联系同级编办", field="uscc")
+
+
+def register_unit(session: Session, form: UnitRegistration) -> User:
+    """Create the unit, its first contact and its account; refused with every broken rule at once."""
+    refusals = registration_refusals(session, form.username, form.password, form.uscc)
+    if refusals:
+        raise ServiceRefusals(refusals)
     unit = Unit(
         name=form.name,
         uscc=form.uscc,

@@ -10,3 +10,11 @@ class ServiceRefusal(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class ServiceRefusals(ServiceRefusal):
+    """Several rules said no at once (one per field), so a form shows every problem in one round."""
+
+    def __init__(self, refusals: list[ServiceRefusal]) -> None:
+        super().__init__("；".join(r.message for r in refusals), refusals[0].field)
+        self.refusals = refusals

@@ -66,8 +66,8 @@ class FormLibrary:
         validator = self._validator(name)
         problems: dict[str, str] = {}
         for error in sorted(validator.iter_errors(data), key=_field_then_format_first):
-            field_name, message = _explain(error, validator.schema)
-            problems.setdefault(field_name, message)
+            for field_name, message in _explain(error, validator.schema):
+                problems.setdefault(field_name, message)
         return problems
 
     def clean(self, name: str, data: dict[str, Any]) -> Cleaned:
@@ -156,13 +156,14 @@ def _field_then_format_first(error: ValidationError) -> tuple[list[Any], bool]:
     return [str(p) for p in error.absolute_path], error.validator != "format"
 
 
-def _explain(error: ValidationError, root: dict[str, Any]) -> tuple[str, str]:
+def _explain(error: ValidationError, root: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, Chinese message) pairs: a `required` error names every missing field at once."""
     if error.validator == "required":
-        missing = next((f for f in error.validator_value if f not in (error.instance or {})), "")
-        return str(missing), f"请填写{_title(root, str(missing))}"
+        missing = [str(f) for f in error.validator_value if f not in (error.instance or {})]
+        return [(field, f"请填写{_title(root, field)}") for field in missing]
     field = str(error.absolute_path[0]) if error.absolute_path else ""
     title = _title(root, field) if field else "表单"
-    return field, _message(error, title)
+    return [(field, _message(error, title))]
 
 
 def _message(error: ValidationError, title: str) -> str:

@@ -14,7 +14,7 @@ from app.models import User
 from app.models.account import ADMIN_ROLE, POLICY_ROLE, REVIEWER_AUDIENCE, UNIT_ROLE
 from app.services import accounts, audit, regions, sessions
 from app.services.audit import Actor
-from app.services.errors import ServiceRefusal
+from app.services.errors import ServiceRefusal, ServiceRefusals
 from app.web.auth.forms import LoginForm, PasswordChangeForm, RegistrationForm
 
 blueprint = Blueprint("auth", __name__)
@@ -139,7 +139,18 @@ def register() -> str | Response:
         if user is not None:
             flash(f"注册成功。请牢记您的用户名 {user.username}，并使用它登录。", "success")
             return redirect(url_for("auth.login"))
+    elif request.method == "POST":
+        _add_account_refusals(form)
     return render_template("auth/register.html", form=form), 200 if request.method == "GET" else 400
+
+
+def _add_account_refusals(form: RegistrationForm) -> None:
+    """The account rules beside the form's own errors, so one submit shows every problem."""
+    data = (form.username.data or "", form.password.data or "", form.uscc.data or "")
+    for refusal in accounts.registration_refusals(db.session, *data):
+        field = getattr(form, refusal.field or "username")
+        if not field.errors:
+            field.errors = [*field.errors, refusal.message]
 
 
 def _register(form: RegistrationForm) -> object | None:
@@ -173,9 +184,10 @@ def _register(form: RegistrationForm) -> object | None:
                 region_code=region.code, level=region.level, **{k: v or "" for k, v in fields.items()}
             ),
         )
-    except ServiceRefusal as refusal:
+    except ServiceRefusals as refused:
         db.session.rollback()
-        getattr(form, refusal.field or "username").errors.append(refusal.message)
+        for refusal in refused.refusals:
+            getattr(form, refusal.field or "username").errors.append(refusal.message)
         return None
     audit.record(db.session, Actor(user.username, UNIT_ROLE, request.remote_addr), "register")
     db.session.commit()
