@@ -189,6 +189,18 @@ def test_the_task_page_shows_the_application_instructions_and_decision_form(
     assert f'name="expected_version" value="{ordos[0].instance.version}"' in html
 
 
+def test_a_later_task_shows_the_units_data_but_no_earlier_reviewers_decision_as_application_data(
+    login: Any, ordos: list[Application]
+) -> None:
+    application = ordos[0].complete(BIANBAN, {"decision": "approve", "reason": "初审意见"})
+    application.complete(CONAC, {"decision": "approve", "reason": "复审意见"})
+    assert application.task().form == "fee.schema.json"  # the 编办 collects the fee
+
+    html = page(login("bianban"), task_url(application))
+    assert "鄂尔多斯市教育局.政务" in html and "测试：申请" in html
+    assert "测试：决定" not in html  # decisions are overwritten step by step: the timeline shows each one
+
+
 def test_rejecting_without_a_reason_is_refused_next_to_the_field(login: Any, ordos: list[Application]) -> None:
     application = ordos[0]
     before = (application.instance.version, application.task().id)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.engine import get_engine
 from app.engine.definitions import CompiledDefinition
 from app.models import AuditEvent, ProcessInstance, Unit, User, WorkItem
+from app.models.account import UNIT_ROLE
 from app.services import applications, paper, payments
 from app.services.assignment import colleagues
 from app.services.payments import Bill
@@ -47,7 +48,7 @@ def task_page(session: Session, user: Any, item: WorkItem) -> TaskPage:
     assert instance is not None  # a work item always belongs to an instance
     compiled = engine.definitions.compiled_by_id(session, instance.definition_id)
     data = engine.reader.data(instance.id)
-    earlier_forms = [compiled.forms.schema(name) for name in diagram_forms(compiled) if name != item.form]
+    earlier_forms = [compiled.forms.schema(name) for name in application_forms(compiled) if name != item.form]
     done, _current = engine.reader.progress(instance.id)
     return TaskPage(
         item=item,
@@ -72,10 +73,17 @@ def _fee_collection(session: Session, compiled: CompiledDefinition, item: WorkIt
     return {"bill": bill, "fee_years_field": years_field if bill else "", "values": values}
 
 
-def diagram_forms(compiled: CompiledDefinition) -> list[str]:
-    """Form files the diagram references, in document order (start form first)."""
-    keys = ("startFormJsonSchemaFilename", "formJsonSchemaFilename")
-    names = [props[key] for props in compiled.properties.values() for key in keys if props.get(key)]
+def application_forms(compiled: CompiledDefinition) -> list[str]:
+    """The unit's forms (the start form and those of the unit's lane), in document order. Reviewers' decision
+    forms are left out: their fields (decision, reason) are overwritten at every step, so a value shown under
+    one of them would be another step's decision; the timeline shows each decision where it was taken."""
+    names = []
+    for element_id, props in compiled.properties.items():
+        if props.get("startFormJsonSchemaFilename"):
+            names.append(props["startFormJsonSchemaFilename"])
+        task_spec = compiled.spec.task_specs.get(element_id)
+        if props.get("formJsonSchemaFilename") and task_spec is not None and task_spec.lane == UNIT_ROLE:
+            names.append(props["formJsonSchemaFilename"])
     return list(dict.fromkeys(names))
 
 
