@@ -183,7 +183,8 @@ def test_workers_fire_each_due_timer_exactly_once(
     else:
         keys = get_engine().runner.fire_due_timers(moment)
     assert sorted(keys) == sorted(a.instance.business_key for a in applications)
-    assert count(AuditEvent, AuditEvent.action == "timer") == 4
+    timers = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "timer")).all()
+    assert [(t.task_name, t.task_title) for t in timers] == [("wait_day", "认款后1个工作日")] * 4  # named so
     assert {a.stage for a in applications} == {"已办结"}
     assert count(TimerSubscription) == 0
 

@@ -278,6 +278,26 @@ def test_a_submission_is_withdrawn_until_a_reviewer_claims_it(login: Any, two_re
     assert the_application().stage == "待审核"
 
 
+def test_each_audience_reads_the_timeline_in_the_words_of_its_own_work(login: Any, two_reviews: str) -> None:
+    client = login("unit1")
+    submit(client, start_registration(client, two_reviews), TEST_APPLICATION)
+    application = the_application()
+    page_url = f"/unit/applications/{application.business_key}"
+    resubmit_url = client.post(f"{page_url}/withdraw").headers["Location"]
+    submit(client, resubmit_url, TEST_APPLICATION)
+    reviewer = login("bianban")
+    item = open_item(application)
+    assert reviewer.post(f"/review/tasks/{item.id}/claim").status_code == 302
+    reviewers_view = text(reviewer.get(f"/review/tasks/{item.id}"))
+
+    units_view = text(login("unit1").get(page_url))
+
+    timeline = units_view[units_view.index("办理记录") :]
+    assert "撤回" in timeline and "收到消息" not in timeline  # the message by its name
+    assert "签收" not in timeline and "bianban" not in timeline  # reviewers' own steps and names stay theirs
+    assert "签收" in reviewers_view and "bianban（编办）" in reviewers_view
+
+
 # ---- the paper step ---------------------------------------------------------------------
 
 

@@ -344,9 +344,11 @@ class Runner:
         with self._transaction():
             loaded = self._load(instance_id, WORKER, now)
             step.set(Step(None, "处理到期的定时事件"))
+            timer = subscriptions.first_due_timer(self.session, instance_id, now)  # named in the timeline
             loaded.workflow.refresh_timers()
             self._advance(loaded)
-            audit.record(self.session, WORKER, "timer", instance_id, detail={"at": now.isoformat()})
+            task = (timer, loaded.compiled.names.get(timer, timer)) if timer else None
+            audit.record(self.session, WORKER, "timer", instance_id, task, detail={"at": now.isoformat()})
             step_log.fired(self.session, loaded, WORKER)
             return loaded.instance.business_key
 

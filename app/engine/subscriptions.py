@@ -27,6 +27,17 @@ def claim_due_timer(session: Session, now: datetime) -> int | None:
     return instance_id
 
 
+def first_due_timer(session: Session, instance_id: int, now: datetime) -> str | None:
+    """The element id of the instance's earliest due timer event (e.g. hang_deadline)."""
+    query = (
+        select(TimerSubscription.task_name)
+        .where(TimerSubscription.instance_id == instance_id, TimerSubscription.due_at <= now)
+        .order_by(TimerSubscription.due_at)
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
 def subscribers(session: Session, message_name: str, keys: list[str]) -> list[int]:
     """Instances waiting for `message_name` under any of the correlation keys."""
     query = (
