@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, session
 from sqlalchemy import event
 
-from app.config import PROJECT_ROOT, load_settings
+from app.config import MIN_AUDIT_RETENTION_DAYS, PROJECT_ROOT, load_settings
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.secret_key import check_secret_key, ensure_secret_key, read_secret_key
 from app.web.i18n import select_locale
@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     _init_secret_key(app)
     _refuse_test_settings_in_production(app)
+    _check_audit_requirements(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -61,6 +62,16 @@ def _refuse_test_settings_in_production(app: Flask) -> None:
     site address reach the internal network (SSRF)."""
     if app.config["APP_ENV"] == "production" and str(app.config.get("PLACEMENT_ALLOWED_NETWORKS", "")).strip():
         raise RuntimeError("生产环境不得设置 PLACEMENT_ALLOWED_NETWORKS（仅供测试访问本机测试站点）")
+
+
+def _check_audit_requirements(app: Flask) -> None:
+    """The audit trail's hash chain needs SM3 from OpenSSL, and the law keeps network logs six months
+    (网络安全法 第21条): both refuse to start rather than run with a weaker trail."""
+    from app.services.audit_chain import require_sm3
+
+    require_sm3()
+    if int(app.config["AUDIT_RETENTION_DAYS"]) < MIN_AUDIT_RETENTION_DAYS:
+        raise RuntimeError(f"AUDIT_RETENTION_DAYS 不得少于 {MIN_AUDIT_RETENTION_DAYS} 天（网络日志留存不少于六个月）")
 
 
 def _init_login(app: Flask) -> None:

@@ -10,6 +10,7 @@ import orjson
 from app.secret_key import read_secret_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_AUDIT_RETENTION_DAYS = 180  # 网络安全法 第21条: network logs are kept at least six months
 
 
 def dump_json(value: object) -> str:
@@ -95,6 +96,8 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "DNS_TTL": int(env("DNS_TTL", "3600")),
         # Folder `flask dns export` writes the zone files into.
         "DNS_ZONE_DIR": env("DNS_ZONE_DIR", str(Path(instance_path) / "dns")),
+        # Folder `flask backup` writes its files into (mode 0700; they hold personal data: copy them off-site).
+        "BACKUP_DIR": env("BACKUP_DIR", str(Path(instance_path) / "backups")),
         # Public IPv4 address of this platform's web server: URL转发 names resolve to it, and it answers 301.
         "PLATFORM_WEB_IPV4": env("PLATFORM_WEB_IPV4", ""),
         # Host names the platform itself is reached by (comma separated, e.g. 网上名称管理.公益): never forwarded.
@@ -127,4 +130,6 @@ def load_settings(instance_path: str) -> dict[str, object]:
         # FOR TESTS ONLY (a local test site on 127.0.0.1): empty by default, so loopback, private,
         # link-local and every other non-public address is refused. Never set it in production.
         "PLACEMENT_ALLOWED_NETWORKS": env("PLACEMENT_ALLOWED_NETWORKS", ""),
+        # Days audit rows are kept at least; `flask audit archive` moves out only older ones (start-up refuses < 180).
+        "AUDIT_RETENTION_DAYS": int(env("AUDIT_RETENTION_DAYS", str(MIN_AUDIT_RETENTION_DAYS))),
     }

@@ -12,6 +12,8 @@ for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# pg_dump / pg_restore for `flask backup` and `flask restore` on PostgreSQL (Debian's client matches its server).
+command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
 python3 -c "import ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 if ((${#missing[@]})); then
   echo "==> 安装系统软件包: ${missing[*]}"
@@ -40,6 +42,8 @@ if [ ! -f "$(front_stamp)" ]; then
   rm -rf app/static/vendor && mkdir -p app/static/vendor
   cp -r node_modules/bootstrap/dist app/static/vendor/bootstrap
   cp -r node_modules/bpmn-js/dist app/static/vendor/bpmn-js
+  # axe-core: only the browser tests inject it into the pages they visit (accessibility check).
+  mkdir -p app/static/vendor/axe-core && cp node_modules/axe-core/axe.min.js app/static/vendor/axe-core/
   # bpmnlint in the studio's editor: our entry with the rules resolved statically, bundled into one file.
   node_modules/.bin/esbuild app/static/studio/lint-entry.js --bundle --format=iife --global-name=StudioLint \
     --minify --log-level=warning --outfile=app/static/vendor/bpmnlint/studio-lint.js

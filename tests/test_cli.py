@@ -42,9 +42,8 @@ def test_demo_seeds_accounts_and_paid_domains_idempotently(app: Flask) -> None:
 def test_an_application_is_driven_from_the_terminal(app: Flask, clock: Any, two_reviews: str) -> None:
     run(app, "demo")
     unit = db.session.scalar(select(Unit).where(Unit.name == "鄂尔多斯市人民政府办公室"))
-    assert "TR2026" in run(
-        app, "instances", "start", two_reviews, "--unit", str(unit.id), "--as", "unit1", "--role", "单位"
-    )
+    started = run(app, "instances", "start", two_reviews, "--unit", str(unit.id), "--as", "unit1", "--role", "单位")
+    assert "填报中" in started and "TR2026" not in started  # numbered on its first submission
 
     def complete(role: str, data: dict[str, Any]) -> str:
         item = db.session.scalars(select(WorkItem).order_by(WorkItem.id.desc())).first()
@@ -61,7 +60,7 @@ def test_an_application_is_driven_from_the_terminal(app: Flask, clock: Any, two_
             json.dumps(data, ensure_ascii=False),
         )
 
-    assert "待审核" in complete("单位", TEST_APPLICATION)
+    assert "TR2026000001  待审核" in complete("单位", TEST_APPLICATION)
     assert "初审" in run(app, "tasks", "list", "--role", "编办", "--office", "编办:150600")
     assert "复审中" in complete("编办", {"decision": "approve"})
     assert "待缴费" in complete("CONAC", {"decision": "approve"})

@@ -125,11 +125,12 @@ def test_institutions_and_social_organisations_may_apply_and_get_a_bs_number(
 
     application = start(PROCESS, unit)
 
-    assert application.instance.business_key == "BS2026000001"
+    assert not application.instance.numbered  # 立即申请 takes no number: the first submission does
     assert application.stage == "填写申请"
     assert [d["name"] for d in application.data()["active_domains"]] == [DOMAIN]
     item = application.task()
     assert (item.task_name, item.role, item.form) == ("fill_application", "单位", "badge-application.schema.json")
+    assert walk(application, [SUBMIT]).instance.business_key == "BS2026000001"
 
 
 def test_a_party_or_government_organ_may_not_apply(make_unit: Any, start: Any) -> None:

@@ -226,11 +226,12 @@ def test_the_unit_chooses_among_its_active_zhengwu_domains_and_gets_a_kb_number(
 
     application = start(PROCESS, organ)
 
-    assert application.instance.business_key == "KB2026000001"
+    assert not application.instance.numbered  # 立即申请 takes no number: the first submission does
     assert [d["name"] for d in application.data()["active_domains"]] == [DOMAIN]
     item = application.task()
     assert (item.task_name, item.role, item.office_code, item.stage) == ("fill_application", "单位", None, "填写申请")
     assert item.form == "site-application.schema.json"
+    assert walk(application, [SUBMIT]).instance.business_key == "KB2026000001"
 
 
 @pytest.mark.parametrize("unit_type", ["事业单位", "社会组织"])
@@ -572,8 +573,8 @@ def test_a_paper_problem_ends_the_application_without_a_badge_and_the_unit_may_a
     again = start(PROCESS, organ)
 
     assert again.instance_id != application.instance_id
-    assert again.instance.business_key == "KB2026000002"
     assert again.stage == "填写申请"
+    assert walk(again, [SUBMIT]).instance.business_key == "KB2026000002"
 
 
 # --- Form and domain checks ---------------------------------------------------------------------
@@ -747,7 +748,7 @@ def test_a_resubmission_replaces_the_application_so_a_field_left_out_is_gone(
 def test_the_application_number_carries_the_beijing_year(organ: Unit, start: Any, clock: Clock) -> None:
     clock.set("2027-01-01 07:30")  # New Year's morning in Beijing is still 2026-12-31 in UTC
 
-    application = start(PROCESS, organ)
+    application = walk(start(PROCESS, organ), [SUBMIT])  # numbered on its first submission
 
     assert application.instance.business_key == "KB2027000001"
 

@@ -705,6 +705,32 @@ def test_a_published_red_page_carries_the_badge_in_its_footer_and_the_deadline_f
     assert no_connections == []  # the platform's own page: nothing fetched over the network
 
 
+def test_a_finished_application_shows_its_result_and_no_next_step(
+    engine: Engine, unit: Unit, clock: Clock, login: Any, no_connections: list[tuple[Any, ...]]
+) -> None:
+    """标识已发放 with the badge found at the deadline: the application has ended. Its page says how, and shows
+    none of the waits of its last stage (挂标提醒日, 挂标期限) as if they were still to come."""
+    clock.set("2026-09-30 10:00")
+    instance_id = _walk_to_badge(engine, unit, _badge_form())
+    _publish_red_page(unit)
+    clock.set("2026-10-12 09:00")
+    engine.runner.fire_due_timers()
+    clock.set("2026-10-14 00:00")
+    engine.runner.fire_due_timers()
+    db.session.expire_all()
+    instance = db.session.get(ProcessInstance, instance_id)
+    assert (instance.status, instance.stage) == ("completed", "标识已发放")
+
+    page = login("unit2").get(f"/unit/applications/{instance.business_key}").get_data(as_text=True)
+
+    assert "下一步" not in page and "办理结果" in page
+    docs = engine.definitions.compiled_by_id(db.session, instance.definition_id).element_docs
+    for waited in ("hang_reminder", "hang_deadline"):
+        assert docs[waited].split("\n")[0] not in page
+    overview = page[page.index('id="diagram-') : page.index("data-bpmn-diagram")]
+    assert "已办结，结果：标识已发放" in overview and "下一阶段" not in overview and "未开始" not in overview
+
+
 def test_production_refuses_to_start_with_networks_allowed_for_tests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("PLACEMENT_ALLOWED_NETWORKS", "127.0.0.0/8")

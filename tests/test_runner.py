@@ -103,13 +103,21 @@ def test_two_reviewers_completing_one_task_at_once_one_wins(
     assert application.stage in ("复审中", "审核不通过")
 
 
-def test_business_keys_stay_unique_under_concurrent_starts(app: Flask, backend: str, make_unit: Any) -> None:
+def test_business_keys_stay_unique_and_gap_free_under_concurrent_first_submissions(
+    app: Flask, backend: str, make_unit: Any, start: Any
+) -> None:
+    """立即申请 takes no number; the first submissions, all at once, take one each without a gap."""
     if backend != "postgresql":
         pytest.skip("real concurrent writers need PostgreSQL")
-    unit_ids = [make_unit().id for _ in range(6)]
-    results = in_threads(
-        app, [lambda u=u: get_engine().runner.start(TWO_REVIEWS, u, UNIT).business_key for u in unit_ids]
-    )
+    applications = [start(TWO_REVIEWS, make_unit()) for _ in range(6)]
+    assert not any(a.instance.numbered for a in applications)
+    task_ids = [a.task().task_id for a in applications]
+
+    def submit(number: int) -> str:
+        data = {**TEST_APPLICATION, "domain_name": f"测试单位{number}.政务"}
+        return get_engine().runner.complete(task_ids[number], UNIT, data).business_key
+
+    results = in_threads(app, [lambda n=n: submit(n) for n in range(len(task_ids))])
     assert sorted(results) == [f"TR2026{n:06d}" for n in range(1, 7)]
 
 

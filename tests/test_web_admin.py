@@ -143,3 +143,10 @@ def test_every_admin_route_refuses_other_roles(app: Flask, login: Any) -> None:
     client = login("admin")
     assert client.get("/admin/").status_code == 302
     assert client.get("/admin/users").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("account", "home"), [("admin", "/admin/"), ("policy", "/studio/"), ("bianban", "/review/"), ("unit1", "/unit/")]
+)
+def test_each_role_lands_on_its_own_home_page(login: Any, account: str, home: str) -> None:
+    assert login(account).get("/home").headers["Location"].endswith(home)

@@ -206,6 +206,39 @@ def test_a_unit_applies_is_rejected_revises_and_resubmits(login: Any, engine: En
     assert 'id="rejection-reason"' not in page and f"意见/原因：{REASON}" in page  # now history only
 
 
+def where_it_stands(page: str, key: str) -> tuple[str, list[tuple[str, str]]]:
+    """Beside the diagram (partials/diagram.html): the step open now, and each stage with its state in words."""
+    block = page[page.index(f'id="diagram-{key}-overview"') : page.index("data-bpmn-diagram")]
+    current = re.search(rf'id="diagram-{key}-current">(.*?)</p>', block, re.S).group(1)  # type: ignore[union-attr]
+    stages = re.findall(r'<span class="stage-name">(.*?)</span>\s*<span class="stage-state">(.*?)</span>', block)
+    return current.strip(), stages
+
+
+def test_beside_the_diagram_the_step_and_the_stages_are_told_in_words(
+    login: Any, engine: Engine, two_reviews: str
+) -> None:
+    client = login("unit1")
+    submit(client, start_registration(client, two_reviews), TEST_APPLICATION)
+    application = the_application()
+    key = application.business_key
+    expected = [
+        ("填报中", "已完成"),
+        ("待审核", "当前"),
+        ("复审中", "下一阶段"),
+        *[(stage, "未开始") for stage in ("待缴费", "待认款", "处理中", "已办结")],
+    ]
+
+    assert where_it_stands(text(client.get(f"/unit/applications/{key}")), key) == ("初审", expected)
+    reviewer_page = text(login("bianban").get(f"/review/tasks/{open_item(application).id}"))
+    assert where_it_stands(reviewer_page, key) == ("初审", expected)
+
+    engine.runner.complete(open_item(application).task_id, BIANBAN, APPROVE)
+    current, stages = where_it_stands(text(login("unit1").get(f"/unit/applications/{key}")), key)
+    assert current == "复审"
+    assert stages[:3] == [("填报中", "已完成"), ("待审核", "已完成"), ("复审中", "当前")]
+    assert stages[3] == ("待缴费", "下一阶段")
+
+
 def test_a_stale_form_is_refused_and_nothing_typed_is_lost(login: Any, two_reviews: str) -> None:
     client = login("unit1")
     task_url = start_registration(client, two_reviews)
@@ -232,7 +265,7 @@ def test_my_applications_are_listed_a_page_at_a_time(
     keys = []
     for _ in range(3):
         start_registration(client, two_reviews)
-        keys.append(db.session.scalar(select(func.max(ProcessInstance.business_key))))
+        keys.append(db.session.scalar(select(ProcessInstance.business_key).order_by(ProcessInstance.id.desc())))
 
     first, second = text(client.get("/unit/applications")), text(client.get("/unit/applications?page=2"))
 

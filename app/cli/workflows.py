@@ -11,7 +11,8 @@ from app.engine import get_engine
 from app.engine.definitions import bundle_of
 from app.engine.errors import DeployError
 from app.extensions import db
-from app.services import versions
+from app.services import audit, versions
+from app.services.audit import Actor
 
 
 def register(app: Flask) -> None:
@@ -46,6 +47,10 @@ def deploy(files: tuple[Path, ...], actor: str, comment: str, root: Path | None)
             for element, reason in exc.problems:
                 click.echo(f"  [{element}] {reason}", err=True)
             continue
+        if created:  # a configuration change (DOMAIN.md §7.3), like a deploy from the studio
+            detail = {"process": row.process_id, "version": row.version, "comment": comment, "via": "flask deploy"}
+            audit.record(db.session, Actor(actor, "命令行"), "deploy", detail=detail)
+            db.session.commit()
         state = "新版本" if created else "内容未变，沿用"
         click.echo(f"{path.name}: {row.process_id} v{row.version} ({state}) sha256={row.sha256[:12]}")
     if failed:

@@ -70,8 +70,11 @@ class Bundle:
     def write_to(self, root: Path, workflows_folder: str = "workflows") -> list[Path]:
         """Write the diagram and its files under `root`, as they lie in the repository."""
         written = []
+        base = root.resolve()
         for relative, content in [(f"{workflows_folder}/{self.file_name}", self.diagram.decode()), *self.files.items()]:
-            path = root / relative
+            path = (root / relative).resolve()
+            if not path.is_relative_to(base):  # names are checked at deploy; a stored name never leaves `root`
+                raise ValueError(f"导出文件名越出目标目录: {relative}")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content, encoding="utf-8")
             written.append(path)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from app.engine.context import ActionContext
 from app.engine.operators import OperatorRegistry
-from app.models import Unit
+from app.models import DnsRecord, Unit
 from app.services import (
+    audit,
     badges,
     billing,
     dns,
@@ -20,6 +23,7 @@ from app.services import (
 )
 from app.services import domains as domain_service
 from app.services import suffix_rule as suffix_rule_service
+from app.services.audit import Actor
 from app.services.calendar import to_beijing_date
 from app.services.errors import ServiceRefusal
 
@@ -177,17 +181,41 @@ def record_placement_deadline(ctx: ActionContext, certificate_id: int, compliant
 def submit_dns_record(ctx: ActionContext, domain: str, host: str, record_type: str, value: str) -> int:
     """Record a DNS record (解析) of one of the unit's domains, pending review; returns its id."""
     line = dns.RecordInput(domain, host, record_type, value)
-    return dns.submit(ctx.session, ctx.unit_id, line, ctx.actor, ctx.instance_id)
+    record_id = dns.submit(ctx.session, ctx.unit_id, line, ctx.actor, ctx.instance_id)
+    _audit_dns(ctx, "dns_submit", record_id)
+    return record_id
 
 
 def approve_dns_record(ctx: ActionContext, record_id: int) -> str:
     """Review passed: the record takes effect, replacing the host's previous record."""
-    return dns.approve(ctx.session, ctx.unit_id, record_id, ctx.now)
+    status = dns.approve(ctx.session, ctx.unit_id, record_id, ctx.now)
+    _audit_dns(ctx, "dns_effective", record_id)
+    return status
 
 
 def refuse_dns_record(ctx: ActionContext, record_id: int, reason: str) -> str:
     """Review refused: the record never takes effect; the unit sees the reason."""
-    return dns.refuse(ctx.session, ctx.unit_id, record_id, reason, ctx.now)
+    status = dns.refuse(ctx.session, ctx.unit_id, record_id, reason, ctx.now)
+    _audit_dns(ctx, "dns_refused", record_id)
+    return status
+
+
+def _audit_dns(ctx: ActionContext, action: str, record_id: int) -> None:
+    """A DNS change in the audit trail (DOMAIN.md §7.3), with the values it replaced when it takes effect."""
+    record = ctx.session.get(DnsRecord, record_id)
+    if record is None:
+        return
+    replaced = ctx.session.scalars(
+        select(DnsRecord.value).where(
+            DnsRecord.domain_id == record.domain_id,
+            DnsRecord.host == record.host,
+            DnsRecord.status == "replaced",
+            DnsRecord.decided_at == record.decided_at,
+        )
+    )
+    detail = {"record_id": record.id, "domain": record.domain.name, "host": record.host, "type": record.record_type}
+    detail |= {"value": record.value, "replaced": list(replaced) if action == "dns_effective" else []}
+    audit.record(ctx.session, Actor(ctx.actor, ctx.role), action, ctx.instance_id, detail=detail)
 
 
 def send_notification(ctx: ActionContext, mobile: str, email: str, subject: str, body: str) -> int:

@@ -25,12 +25,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.engine import duties, step_log, subscriptions
-from app.engine.business_keys import next_business_key
+from app.engine.business_keys import next_business_key, provisional_key
 from app.engine.compaction import PlatformWorkflow, compact
 from app.engine.context import ActionContext
 from app.engine.definitions import CompiledDefinition, DefinitionStore
@@ -52,7 +52,9 @@ from app.engine.sandbox import Limits
 from app.engine.scripting import PlatformScriptEngine
 from app.engine.serializer import StateSerializer
 from app.engine.worklist import Projector, Snapshot, current_stage
-from app.models import ProcessInstance, Unit, WorkItem
+from app.models import Draft, InstanceOffice, MessageSubscription, ProcessInstance, TimerSubscription, Unit, WorkItem
+from app.models.account import UNIT_ROLE
+from app.models.workflow import ABANDONED
 from app.services import audit, billing, process_context
 from app.services.audit import Actor
 from app.services.calendar import to_beijing_date
@@ -85,6 +87,7 @@ class Loaded:
     context: ActionContext
     waited_before: bool = False  # timer or message rows may exist from the last save
     ready_before: set[str] | None = None  # task ids of the work items the last save projected
+    submitted: bool = False  # a user task was completed: an application still unnumbered gets its number
 
 
 class Runner:
@@ -128,7 +131,7 @@ class Runner:
             data = self._check_may_start(compiled, unit, data)
             now = self.clock()
             instance = ProcessInstance(
-                business_key=next_business_key(self.session, compiled.process_properties["businessKeyPrefix"], now),
+                business_key=provisional_key(),  # numbered on saving, once sent (see _number_if_sent)
                 definition_id=row.id,
                 unit=unit,
                 state={},
@@ -238,6 +241,8 @@ class Runner:
 
         def collect(session: Session, now: datetime) -> tuple[list[str], dict[str, Any]]:
             charge_ids = billing.confirm_remittance(session, remittance_id, actor.name, now)
+            detail = {"remittance_id": remittance_id, "charges": charge_ids}
+            audit.record(session, actor, "remittance_confirm", detail=detail)  # 认款 itself, beside each delivery
             payload = {"remittance_id": remittance_id, "confirmed_on": to_beijing_date(now).isoformat()}
             return [str(c) for c in charge_ids], payload
 
@@ -262,6 +267,37 @@ class Runner:
             except ConflictError as exc:
                 raise RefusedError("当前阶段不能撤回") from exc
             return self.session.get(ProcessInstance, instance_id)  # type: ignore[return-value]
+
+    def abandon(self, instance_id: int, actor: Actor) -> None:
+        """The unit's 放弃 of an application it never submitted: its open tasks, drafts and waits go.
+
+        The instance row stays, marked abandoned and hidden from every list, because the audit
+        trail is append-only and its events (立即申请, this 放弃) point at it. It has no number.
+        """
+        with fault_reported(UNDONE), self._transaction():
+            instance = self._lock(instance_id)
+            if instance.status == ABANDONED:
+                raise RefusedError("该申请已放弃")
+            if instance.numbered:
+                raise RefusedError(f"申请 {instance.business_key} 已提交，不能放弃")
+            self._forget_open_work(instance_id)
+            values = {"status": ABANDONED, "stage": "已放弃", "error": None, "failed_action": None}
+            table = ProcessInstance.__table__
+            saved = self.session.connection().execute(
+                update(table)
+                .where(table.c.id == instance_id, table.c.version == instance.version)
+                .values(**values, updated_at=self.clock(), version=instance.version + 1)
+            )
+            if saved.rowcount != 1:
+                raise ConflictError("申请已被他人同时更新，请刷新后重试")
+            audit.record(self.session, actor, "abandon", instance_id, detail={"key": instance.business_key})
+
+    def _forget_open_work(self, instance_id: int) -> None:
+        """Drafts of its open tasks, the tasks, waits and offices: nothing of it is left to act on."""
+        open_tasks = select(WorkItem.task_id).where(WorkItem.instance_id == instance_id)
+        self.session.execute(delete(Draft).where(Draft.task_id.in_(open_tasks)))
+        for model in (WorkItem, TimerSubscription, MessageSubscription, InstanceOffice):
+            self.session.execute(delete(model).where(model.instance_id == instance_id))
 
     def retry(self, instance_id: int, actor: Actor) -> ProcessInstance:
         """Replay the action that failed on an instance in error state."""
@@ -334,6 +370,7 @@ class Runner:
             self._replace_form_fields(task, loaded.compiled.forms.schema(form), data)
             duties.mark(task, actor.name)
             self._run_task(task, loaded.compiled)
+            loaded.submitted = True
             self._advance(loaded)
             title = loaded.compiled.names.get(element, element)
             audit.record(self.session, actor, "complete", instance_id, (element, title), data)
@@ -384,6 +421,7 @@ class Runner:
         stage = current_stage(workflow, snapshot, loaded.compiled, instance.stage)  # may read end events
         compact(workflow)
         values = {
+            **self._number_if_sent(loaded, snapshot),
             "state": self.serializer.dump(workflow),
             "serializer_version": self.serializer.version,
             "stage": stage,
@@ -405,6 +443,22 @@ class Runner:
         Projector(self.session, loaded.ready_before).project(
             instance, snapshot, loaded.compiled, loaded.context.now, evaluate, loaded.waited_before
         )
+
+    def _number_if_sent(self, loaded: Loaded, snapshot: Snapshot) -> dict[str, str]:
+        """The application's number, taken in this transaction, when it is sent without one yet.
+
+        It is sent once the unit submits a form, or as soon as anyone but the unit has something
+        to do with it (a procedure whose start form is the submission, e.g. 域名解析). Until then,
+        after 立即申请 it waits for the unit's first form only and keeps its provisional key.
+        """
+        instance, workflow = loaded.instance, loaded.workflow
+        if instance.numbered:
+            return {}
+        waits_for_unit = not workflow.completed and bool(snapshot.ready)
+        if not loaded.submitted and waits_for_unit and all(t.task_spec.lane == UNIT_ROLE for t in snapshot.ready):
+            return {}
+        prefix = loaded.compiled.process_properties["businessKeyPrefix"]
+        return {"business_key": next_business_key(self.session, prefix, loaded.context.now)}
 
     @staticmethod
     def _replace_form_fields(task: Any, schema: dict[str, Any], data: dict[str, Any]) -> None:
@@ -430,6 +484,8 @@ class Runner:
     def _load(self, instance_id: int, actor: Actor, now: datetime | None = None) -> Loaded:
         step.set(LOADING)
         instance = self._lock(instance_id)
+        if instance.status == ABANDONED:  # e.g. a submission racing the unit's own 放弃
+            raise ConflictError("该申请已放弃")
         compiled = self.definitions.compiled_by_id(self.session, instance.definition_id)
         context = self._context(instance, compiled, actor, now or self.clock())
         workflow = self.serializer.load(instance.state, compiled.spec, compiled.subprocess_specs)

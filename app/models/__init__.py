@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per subject."""
 
 from app.models.account import User
-from app.models.audit import AuditEvent
+from app.models.audit import AuditChainHead, AuditEvent
 from app.models.badge import Certificate
 from app.models.billing import Charge, Remittance
 from app.models.calendar import CalendarDay
@@ -29,6 +29,7 @@ from app.models.workflow import (
 )
 
 __all__ = [
+    "AuditChainHead",
     "AuditEvent",
     "BusinessKeySequence",
     "CalendarDay",

@@ -30,6 +30,15 @@ class WorkflowDefinition(db.Model):
     deployed_by: Mapped[str] = mapped_column(String(80))
 
 
+# An application gets its number (e.g. KB2026000123) when the unit first submits it. Until then its key
+# is provisional: this lowercase prefix and a random token, never shown as a number, never a real key
+# (prefixes are two capital letters), and still the key of its page for the unit.
+PROVISIONAL_KEY = "draft-"
+# An unsent application the unit gave up (放弃): kept with its audit trail, hidden from every list.
+ABANDONED = "abandoned"
+OPEN_STATUSES = ("running", "error")  # not finished: neither completed nor abandoned
+
+
 class ProcessInstance(db.Model):
     """A running or finished application. `state` is the workflow without its spec."""
 
@@ -38,7 +47,8 @@ class ProcessInstance(db.Model):
     definition_id: Mapped[int] = mapped_column(ForeignKey("workflow_definition.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     stage: Mapped[str] = mapped_column(String(40), default="")
-    status: Mapped[str] = mapped_column(String(20), default="running", index=True)  # running/completed/error
+    # running/completed/error/abandoned
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
     error: Mapped[str | None] = mapped_column(Text)
     failed_action: Mapped[dict[str, object] | None] = mapped_column(JSONData)
     state: Mapped[dict[str, object]] = mapped_column(JSONData)
@@ -54,6 +64,11 @@ class ProcessInstance(db.Model):
     __mapper_args__ = {"version_id_col": version}  # compare-and-set on every save
     # Work items → procedure without reading the (large) state rows: the inbox counts per procedure.
     __table_args__ = (Index("ix_process_instance_id_definition", "id", "definition_id"),)
+
+    @property
+    def numbered(self) -> bool:
+        """Whether the application has its number, i.e. the unit has submitted it."""
+        return not self.business_key.startswith(PROVISIONAL_KEY)
 
 
 class WorkItem(db.Model):

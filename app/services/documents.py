@@ -18,13 +18,13 @@ from typing import Any
 
 from jinja2 import ChainableUndefined
 from jinja2.exceptions import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.engine import get_engine
 from app.engine.bundles import DOCUMENTS_PROPERTY
 from app.engine.definitions import CompiledDefinition
+from app.engine.texts import TextSandbox
 from app.models import Office, ProcessInstance, Unit
 from app.services import audit, document_pdf, jurisdiction, regions
 from app.services.audit import Actor
@@ -34,7 +34,7 @@ from app.services.numerals import chinese_numeral
 
 AVAILABLE_AFTER = "documentsAvailableAfter"  # process property: element id after which documents print
 MAX_COPIES = 10
-_JINJA = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
+_JINJA = TextSandbox(autoescape=False, undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
 _JINJA.filters["cn"] = chinese_numeral
 
 

@@ -9,8 +9,10 @@ property saying which office of that role gets its tasks:
 - `office:<code>`: one fixed office;
 - national roles (CONAC, 电子政务中心) have one office for the whole country, their default.
 
-A unit sees its own applications. A reviewer sees the applications of units in its office's
-region and every application its office has ever had a task of; a national office sees all.
+A unit sees its own applications, except those it gave up before submitting them. A reviewer sees
+the submitted applications of units in its office's region and every application its office has ever
+had a task of; a national office sees every submitted one. An application is submitted once it has its
+number: before, it is the unit's draft.
 Anything else is simply not found (404), so nothing about it leaks.
 """
 
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.models import InstanceOffice, Office, ProcessInstance, Role, Unit, WorkItem
 from app.models.account import BIANBAN_ROLE, UNIT_ROLE
+from app.models.workflow import ABANDONED, PROVISIONAL_KEY
 
 OWN, PROVINCE, FIXED = "own", "province", "office:"
 REGIONAL, NATIONAL = "regional", "national"
@@ -114,9 +117,10 @@ def _nearest(session: Session, role: str, region_code: str) -> str:
 
 def visible_instances(user: Any) -> Select[tuple[ProcessInstance]]:
     """Applications the user may open."""
-    query = select(ProcessInstance)
     if user.role == UNIT_ROLE:
-        return query.where(ProcessInstance.unit_id == user.unit_id)
+        mine = ProcessInstance.unit_id == user.unit_id
+        return select(ProcessInstance).where(mine, ProcessInstance.status != ABANDONED)
+    query = select(ProcessInstance).where(ProcessInstance.business_key.not_like(f"{PROVISIONAL_KEY}%"))
     office = user.office
     if office is None or office.kind != user.role:
         return query.where(ProcessInstance.id.is_(None))

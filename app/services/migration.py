@@ -37,6 +37,7 @@ from app.engine.errors import EngineError, NotFoundError, RefusedError
 from app.engine.faults import UNDONE, failure_from, fault_reported
 from app.engine.runner import WORKER
 from app.models import InstanceMigration, ProcessInstance, WorkflowDefinition, WorkItem
+from app.models.workflow import ABANDONED
 from app.services import audit, versions
 from app.services.audit import Actor
 
@@ -211,6 +212,8 @@ def _status_refusal(instance: ProcessInstance, target: WorkflowDefinition) -> st
         return f"已在 v{target.version} 上，无需迁移"
     if instance.status == "completed":
         return "申请已办结，无需迁移"
+    if instance.status == ABANDONED:
+        return "申请已由单位放弃，无需迁移"
     if instance.status == "error":
         return "申请处于异常状态，请先由管理员排除原因并重试"
     return None

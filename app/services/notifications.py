@@ -8,16 +8,16 @@ from typing import Any
 
 from jinja2 import StrictUndefined, meta
 from jinja2.exceptions import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.engine.texts import TextSandbox
 from app.models import InAppMessage, Office, OutboxMessage, ProcessInstance
 from app.models.outbox import FAILED, PENDING, SENT
 from app.services.errors import ServiceRefusal
 from app.services.numerals import chinese_numeral
 
-_JINJA = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+_JINJA = TextSandbox(autoescape=False, undefined=StrictUndefined)
 _JINJA.filters["cn"] = chinese_numeral
 
 

@@ -35,6 +35,7 @@ from app.engine.errors import RefusedError
 from app.engine.preview import RecordedStep, Recording, Replay, Replayer, first_divergence
 from app.engine.step_log import START
 from app.models import Domain, ProcessInstance, StepRecord, WorkflowDefinition
+from app.models.workflow import ABANDONED
 from app.services import calendar, process_context
 
 if TYPE_CHECKING:
@@ -143,12 +144,13 @@ class _Application:
 
 
 def _applications(session: Session, process_id: str, last: int) -> list[tuple[_Application, list[RecordedStep]]]:
-    """The newest `last` applications of the procedure (any version, any status) with their step logs."""
+    """The newest `last` applications of the procedure (any version, any status but given up before
+    submitting) with their step logs."""
     query = (
         select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.definition_id,
                WorkflowDefinition.version, ProcessInstance.unit_id)
         .join(WorkflowDefinition, WorkflowDefinition.id == ProcessInstance.definition_id)
-        .where(WorkflowDefinition.process_id == process_id)
+        .where(WorkflowDefinition.process_id == process_id, ProcessInstance.status != ABANDONED)
         .order_by(ProcessInstance.id.desc())
         .limit(last)
     )

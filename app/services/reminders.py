@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent, Office, ProcessInstance, WorkItem
-from app.services import notifications
+from app.services import audit, notifications
 from app.services.audit import Actor
 from app.services.calendar import BEIJING, to_beijing_date
 from app.services.errors import ServiceRefusal
@@ -67,19 +67,9 @@ def remind(session: Session, instance: ProcessInstance, actor: Actor, unit_name:
         body = f"{unit_name}催办申请 {instance.business_key}：“{item.title}”已超过办理期限（{due}），请尽快办理。"
         recipient = {notifications.OFFICE_CHANNEL: item.office_code} if item.office_code else {}
         notifications.queue(session, instance.id, recipient, SUBJECT, body, now)
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor.name,
-            role=actor.role,
-            ip=actor.ip,
-            instance_id=instance.id,
-            action=ACTION,
-            task_name=current.overdue[0].task_name,
-            task_title=current.overdue[0].title,
-            detail={"offices": [item.office_code for item in current.overdue]},
-        )
-    )
+    first = current.overdue[0]
+    detail = {"offices": [item.office_code for item in current.overdue]}
+    audit.record_at(session, now, actor, ACTION, instance.id, (first.task_name, first.title), detail)
     session.flush()
     return current
 

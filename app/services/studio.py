@@ -33,6 +33,7 @@ from app.engine.definitions import NS, bundle_of, parse_xml_safely
 from app.engine.errors import DeployError
 from app.models import ProcedureDraft, ProcessInstance, WorkflowDefinition
 from app.models._types import utcnow
+from app.models.workflow import OPEN_STATUSES
 from app.services import audit, versions
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal
@@ -134,7 +135,7 @@ def procedures(session: Session, author: str) -> list[ProcedureRow]:
         session.execute(
             select(WorkflowDefinition.process_id, func.count(ProcessInstance.id))
             .join(ProcessInstance, ProcessInstance.definition_id == WorkflowDefinition.id)
-            .where(ProcessInstance.status != "completed")
+            .where(ProcessInstance.status.in_(OPEN_STATUSES))
             .group_by(WorkflowDefinition.process_id)
         ).all()
     )

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import ProcessInstance, Unit, WorkflowDefinition
+from app.models.workflow import OPEN_STATUSES
 from app.services import migration
 from app.services.paging import Paged
 
@@ -35,7 +36,7 @@ def candidates(session: Session, process_id: str, to_version: int, page: int) ->
     where = (
         WorkflowDefinition.process_id == process_id,
         WorkflowDefinition.version < to_version,
-        ProcessInstance.status != "completed",
+        ProcessInstance.status.in_(OPEN_STATUSES),
     )
     joined = select(ProcessInstance.id).join(WorkflowDefinition, WorkflowDefinition.id == ProcessInstance.definition_id)
     total = session.scalar(select(func.count()).select_from(joined.where(*where).subquery())) or 0

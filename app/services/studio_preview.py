@@ -18,10 +18,9 @@ from typing import Any
 
 from jinja2 import ChainableUndefined, meta
 from jinja2.exceptions import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from app.engine.bundles import FORMS_FOLDER
-from app.engine.texts import TextError, procedure_variables
+from app.engine.texts import TextError, TextSandbox, procedure_variables
 from app.engine.texts import render as render_text
 from app.services import documents
 from app.services.document_pdf import TableLayout
@@ -75,7 +74,7 @@ class _Shown(ChainableUndefined):
         return f"〔{self._undefined_name}〕"
 
 
-_TEXTS = SandboxedEnvironment(autoescape=False, undefined=_Shown)
+_TEXTS = TextSandbox(autoescape=False, undefined=_Shown)
 _TEXTS.filters["cn"] = chinese_numeral
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from app.engine.definitions import CompiledDefinition, all_task_specs
 from app.engine.errors import EngineError
 from app.engine.runner import WITHDRAW_MESSAGE
 from app.models import AuditEvent, Certificate, Contact, Domain, ProcessInstance, Unit, WorkItem
+from app.models.workflow import ABANDONED
 from app.services import applications, badges, drafts, paper, payments, procedures, reminders
 from app.services.audit import Actor
 from app.services.paging import Paged
@@ -100,8 +102,8 @@ class ListRow:
 
 
 def list_page(session: Session, unit_id: int, page: int, page_size: int) -> Paged:
-    """One page of the unit's applications, most recently updated first."""
-    mine = ProcessInstance.unit_id == unit_id
+    """One page of the unit's applications, most recently updated first; those it gave up are gone."""
+    mine = (ProcessInstance.unit_id == unit_id) & (ProcessInstance.status != ABANDONED)
     total = session.scalar(select(func.count(ProcessInstance.id)).where(mine)) or 0
     page = min(max(page, 1), max(1, -(-total // page_size)))
     instances = list(
@@ -242,10 +244,10 @@ def application_page(session: Session, instance: ProcessInstance, now: datetime)
     return ApplicationPage(
         instance=instance,
         procedure=compiled.name,
-        steps=steps(main_stages(compiled), instance.stage, _visited_stages(compiled, passed)),
+        steps=steps(procedures.main_stages(compiled), instance.stage, visited_stages(compiled, passed)),
         unit_item=unit_item,
         instructions=compiled.instructions.get(unit_item.task_name, "") if unit_item else "",
-        waiting=_waiting(compiled, instance, current, others),
+        waiting=_waiting(compiled, instance, passed, current, others),
         paper=paper.materials(session, instance, compiled, passed) if items else None,
         reason=rejection_reason(data) if unit_item or instance.status == "completed" else "",
         sections=sections([compiled.forms.schema(f) for f in unit_forms(compiled)], data),
@@ -261,12 +263,6 @@ def application_page(session: Session, instance: ProcessInstance, now: datetime)
 def _due(session: Session, instance: ProcessInstance) -> payments.Bill | None:
     bill = payments.bill_of(session, instance.id)
     return bill if bill is not None and bill.unpaid and instance.status == "running" else None
-
-
-def main_stages(compiled: CompiledDefinition) -> list[str]:
-    """The step bar: the diagram's `mainStages` property (the usual path), else every stage it names."""
-    listed = compiled.process_properties.get("mainStages", "")
-    return [s.strip() for s in listed.split(",") if s.strip()] or compiled.stages
 
 
 def steps(stages: list[str], current: str, visited: set[str] | None = None) -> list[Step]:
@@ -294,7 +290,7 @@ def steps(stages: list[str], current: str, visited: set[str] | None = None) -> l
     return result
 
 
-def _visited_stages(compiled: CompiledDefinition, passed: list[str]) -> set[str]:
+def visited_stages(compiled: CompiledDefinition, passed: list[str]) -> set[str]:
     return {compiled.element_properties(e).get("stage", "") for e in passed} - {""}
 
 
@@ -323,16 +319,28 @@ def _withdrawable(compiled: CompiledDefinition, items: list[WorkItem]) -> bool:
 
 
 def _waiting(
-    compiled: CompiledDefinition, instance: ProcessInstance, current: list[str], items: list[WorkItem]
+    compiled: CompiledDefinition,
+    instance: ProcessInstance,
+    passed: list[str],
+    current: list[str],
+    items: list[WorkItem],
 ) -> list[Waiting]:
-    """Others' open tasks and staged waits (timers, messages); for a finished application, how it ended."""
+    """Others' open tasks and staged waits (timers, messages); for a finished application, how it ended: the
+    end event it reached. Not every element of its last stage: those are waits it has been through (e.g.
+    the 挂标期限 of 标识已发放), which would read as steps still to come."""
     docs = _summaries(compiled)
     due = {i.task_name: i.due_at for i in items}
     if instance.status == "completed":
-        shown = [e for e, props in compiled.properties.items() if props.get("stage") == instance.stage]
+        ends = _end_events(compiled)
+        shown = [e for e in passed if e in ends]
     else:
         shown = [e for e in current if e in due or _is_staged_wait(compiled, e)]
     return [Waiting(compiled.names.get(e, e), docs[e], due.get(e)) for e in shown if docs.get(e)]
+
+
+def _end_events(compiled: CompiledDefinition) -> set[str]:
+    """The process's own end events (a subprocess's end is not how the application ended)."""
+    return {s.bpmn_id for s in compiled.spec.task_specs.values() if isinstance(s, EndEvent) and s.bpmn_id}
 
 
 def _is_staged_wait(compiled: CompiledDefinition, element: str) -> bool:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import ProcessInstance, WorkflowDefinition
+from app.models.workflow import OPEN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ def find(session: Session, process_id: str, number: int | None = None) -> Workfl
 
 def history(session: Session, process_id: str) -> list[VersionRow]:
     """Every version, newest first, with its application counts."""
-    running = func.count(ProcessInstance.id).filter(ProcessInstance.status != "completed")
+    running = func.count(ProcessInstance.id).filter(ProcessInstance.status.in_(OPEN_STATUSES))
     query = (
         select(WorkflowDefinition, running, func.count(ProcessInstance.id))
         .outerjoin(ProcessInstance, ProcessInstance.definition_id == WorkflowDefinition.id)

@@ -1,13 +1,14 @@
 // The red-page editor's rich text: each <textarea data-rich-text> gets a small toolbar and an editable
 // area; the area's HTML goes back into the textarea on submit. The server sanitises it (nh3) whatever
 // arrives, so this is only a convenience: without JavaScript the textarea takes the markup directly.
+// The buttons' words come translated from the page (data-labels on the script tag).
 (function () {
   "use strict";
 
+  var LABELS = JSON.parse(document.currentScript.dataset.labels);
   var COMMANDS = [
-    ["bold", "加粗"], ["italic", "斜体"], ["underline", "下划线"], ["h3", "小标题"], ["p", "正文"],
-    ["insertUnorderedList", "项目列表"], ["insertOrderedList", "编号列表"], ["createLink", "链接"],
-    ["unlink", "取消链接"], ["removeFormat", "清除格式"]
+    "bold", "italic", "underline", "h3", "p", "insertUnorderedList", "insertOrderedList", "createLink",
+    "unlink", "removeFormat"
   ];
 
   function run(command, area) {
@@ -15,7 +16,7 @@
     if (command === "h3" || command === "p") {
       document.execCommand("formatBlock", false, command);
     } else if (command === "createLink") {
-      var url = window.prompt("链接地址（以 http:// 或 https:// 开头）", "https://");
+      var url = window.prompt(LABELS.linkPrompt, "https://");
       if (url && /^https?:\/\//i.test(url)) { document.execCommand("createLink", false, url); }
     } else {
       document.execCommand(command, false, null);
@@ -26,14 +27,14 @@
     var bar = document.createElement("div");
     bar.className = "rt-toolbar";
     bar.setAttribute("role", "toolbar");
-    bar.setAttribute("aria-label", "格式");
-    COMMANDS.forEach(function (pair) {
+    bar.setAttribute("aria-label", LABELS.toolbar);
+    COMMANDS.forEach(function (command) {
       var button = document.createElement("button");
       button.type = "button";
       button.className = "btn btn-sm btn-outline-secondary";
-      button.textContent = pair[1];
+      button.textContent = LABELS[command];
       button.addEventListener("mousedown", function (event) { event.preventDefault(); });
-      button.addEventListener("click", function () { run(pair[0], area); });
+      button.addEventListener("click", function () { run(command, area); });
       bar.appendChild(button);
     });
     return bar;

@@ -1,7 +1,10 @@
-// Province → city → county cascade for the registration form (data from /regions?parent=).
+// Province → city → county cascade for the registration form (data from /regions?parent=). The empty
+// choices' words come translated from the page (data-choose-city, data-choose-county).
 (function () {
   const script = document.currentScript;
   const url = script.dataset.url;
+  const chooseCity = script.dataset.chooseCity;
+  const chooseCounty = script.dataset.chooseCounty;
   const province = document.getElementById("province");
   const city = document.getElementById("city");
   const county = document.getElementById("county");
@@ -16,12 +19,12 @@
     }
   }
   province.addEventListener("change", async () => {
-    await fill(city, province.value, "请选择市", "");
-    await fill(county, "", "请选择县（区）", "");
+    await fill(city, province.value, chooseCity, "");
+    await fill(county, "", chooseCounty, "");
   });
-  city.addEventListener("change", () => fill(county, city.value, "请选择县（区）", ""));
+  city.addEventListener("change", () => fill(county, city.value, chooseCounty, ""));
   (async () => {
-    await fill(city, province.value, "请选择市", script.dataset.selectedCity);
-    await fill(county, city.value || script.dataset.selectedCity, "请选择县（区）", script.dataset.selectedCounty);
+    await fill(city, province.value, chooseCity, script.dataset.selectedCity);
+    await fill(county, city.value || script.dataset.selectedCity, chooseCounty, script.dataset.selectedCounty);
   })();
 })();

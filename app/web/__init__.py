@@ -21,10 +21,15 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (public, auth, red_page_site, *_audience_blueprints()):
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"current_locale": str(get_locale())})
-    app.jinja_env.filters["cn"] = chinese_numeral
+    app.jinja_env.filters["cn"] = _numeral_in_interface_language
     init_errors(app)
     init_headers(app)
     init_query_policy(app)
+
+
+def _numeral_in_interface_language(value: object) -> str:
+    """一式两份 in the Chinese interface; digits in any other language ("2 copies")."""
+    return chinese_numeral(value) if str(get_locale()).startswith("zh") else str(value)
 
 
 def _audience_blueprints() -> list:

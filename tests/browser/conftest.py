@@ -2,10 +2,12 @@
 
 The server runs in a thread of the test process on a fresh SQLite file with the regions,
 the diagrams and the demo accounts. Screenshots go to tests/browser/screenshots/ (git-ignored).
+Every screenshot also runs axe-core on the page (WCAG 2.1 A/AA, what GB/T 37668 holds government sites to).
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
 import threading
 from collections.abc import Iterator
@@ -33,6 +35,14 @@ CHROMIUM_FLAGS = [
 ]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
+# Copied from node_modules by scripts/setup.sh; the pages never load it themselves.
+AXE_SCRIPT = Path(__file__).resolve().parent.parent.parent / "app/static/vendor/axe-core/axe.min.js"
+# The whole page, bpmn-js drawings included (they pass); details of the passing checks are not collected.
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+BLOCKING_IMPACTS = ("serious", "critical")
 
 
 @pytest.fixture(scope="session")
@@ -97,13 +107,60 @@ def _watch(message: Any, page: Any, problems: list[str]) -> None:
         problems.append(f"{page.url}: {message.text}")
 
 
+def accessibility_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line per element.
+
+    axe is evaluated through the DevTools protocol, which the page's Content-Security-Policy does not
+    govern (a <script> tag with its text would be an inline script the policy blocks); once per loaded
+    document: a later check of the same page (a dialog opened, an error shown) reuses it.
+    """
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(_axe_source())
+    results = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
+    return [
+        f"{page.url}: {violation['id']} ({violation['impact']}) {' '.join(map(str, node['target']))}: "
+        f"{violation['help']}{_first_finding(node)}"
+        for violation in results["violations"]
+        if violation["impact"] in BLOCKING_IMPACTS
+        for node in violation["nodes"]
+    ]
+
+
+@functools.cache
+def _axe_source() -> str:
+    if not AXE_SCRIPT.exists():
+        pytest.fail("axe-core is not installed: run scripts/setup.sh (npm install copies it to app/static/vendor)")
+    return AXE_SCRIPT.read_text(encoding="utf-8")
+
+
+def _first_finding(node: dict[str, Any]) -> str:
+    """axe's own words about the element, e.g. the contrast ratio and the two colours it measured."""
+    checks = [*node.get("any", []), *node.get("all", []), *node.get("none", [])]
+    return next((f" — {check['message']}" for check in checks if check.get("message")), "")
+
+
 @pytest.fixture
-def shot() -> Any:
+def check_accessibility() -> Iterator[Any]:
+    """Check a page with axe-core; the test fails at its end listing every serious or critical violation
+    of every page checked, so one run names them all."""
+    found: list[str] = []
+
+    def check(page: Any) -> None:
+        found.extend(accessibility_violations(page))
+
+    yield check
+    assert found == [], "axe-core found serious or critical violations:\n" + "\n".join(dict.fromkeys(found))
+
+
+@pytest.fixture
+def shot(check_accessibility: Any) -> Any:
+    """Screenshot of the whole page, which is checked for accessibility at the same time."""
     SCREENSHOTS.mkdir(exist_ok=True)
 
     def take(page: Any, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        check_accessibility(page)
         return path
 
     return take

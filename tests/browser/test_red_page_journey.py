@@ -133,9 +133,10 @@ def fill_carousel(page: Page, folder: Path) -> None:
     expect(page.locator("#carousel-images img")).to_have_count(1)
 
 
-def fill_news_and_texts(page: Page) -> None:
+def fill_news_and_texts(page: Page, shot: Any) -> None:
     open_section(page, "最新动态")
     page.get_by_role("link", name="添加动态").click()
+    shot(page, "redpage-03-news-form")
     page.get_by_label("标题").fill("全市政务公开工作会议召开")
     page.get_by_label("发布日期").fill("2026-11-20")
     write_rich_text(page, "会议要求", "各部门要按照要求做好政府信息主动公开工作。", "动态已添加")
@@ -147,6 +148,7 @@ def fill_news_and_texts(page: Page) -> None:
     ):
         open_section(page, section)
         write_rich_text(page, heading, words, f"{section}已保存")
+    shot(page, "redpage-03-introduction")
 
 
 def fill_footer(page: Page) -> None:
@@ -217,7 +219,7 @@ def test_a_unit_without_a_website_publishes_its_red_page_with_the_badge(
     shot(page, "redpage-02-style")
     fill_carousel(page, tmp_path)
     shot(page, "redpage-03-carousel")
-    fill_news_and_texts(page)
+    fill_news_and_texts(page, shot)
     fill_footer(page)
     shot(page, "redpage-04-footer")
     open_section(page, "概览与发布")

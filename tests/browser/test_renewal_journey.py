@@ -7,6 +7,8 @@
    total, the years applied for filled in.
 4. It changes the years to three (消费变更): the amount is recomputed on the page as it types; it
    enters the invoice number and confirms, and both charges are collected for three years.
+   Before step 4, on the 确认收费 page: 大字版 (适老化) in the header enlarges the text without breaking the
+   layout; the choice holds after a reload and the same button undoes it.
 
 Screenshots go to tests/browser/screenshots/ (renewal-01-…).
 """
@@ -104,6 +106,7 @@ def test_bianban_renews_two_domains_of_a_unit_and_confirms_the_fee(live_app: Fla
     expect(page.locator("#bill-total")).to_have_text(str(4 * tariff))
     expect(page.locator("#field-years")).to_have_value("2")
     shot(page, "renewal-03-fee-collection")
+    read_in_large_text(page, shot)
 
     page.locator("#field-years").fill("3")
     expect(page.locator("#bill-total")).to_have_text(str(6 * tariff))
@@ -122,6 +125,22 @@ def test_bianban_renews_two_domains_of_a_unit_and_confirms_the_fee(live_app: Fla
             == [(3, 3 * tariff, "collected", "FP2026120801")] * 2
         )
     assert renewal[1] == "待认款"
+
+
+def read_in_large_text(page: Page, shot: Any) -> None:
+    """大字版: the root font grows by a quarter, nothing runs off the side, and the choice is remembered."""
+    toggle = page.get_by_role("button", name="大字版")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("html")).to_have_css("font-size", "20px")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "renewal-03-fee-collection-large-text")
+    page.reload()
+    expect(page.locator("html.large-text")).to_be_attached()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    toggle.click()
+    expect(page.locator("html")).to_have_css("font-size", "16px")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
 
 
 def _renewals(live_app: Flask) -> list[tuple[int, str]]:

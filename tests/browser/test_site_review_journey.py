@@ -2,11 +2,14 @@
 
 1. A new 党政机关 registers through /register (region cascade 内蒙古自治区 → 鄂尔多斯市) and logs in.
 2. Without a .政务 domain the diagram refuses the application; then the unit gets an active domain.
-3. The unit applies: 初审中 on 我的申请, the step bar and the live diagram on the application page.
+3. The unit applies: 初审中 on 我的申请, the step bar and the live diagram on the application page: its labels
+   drawn at a readable size (the box scrolls sideways, 显示全图 shrinks it), the step open now and the stages
+   written out beside it; the page also at a phone's width (390 px).
 4. 鄂尔多斯市委编办 rejects: first without a reason (refused next to the field), then with one.
-5. The unit reads the 不通过原因, corrects the site name and resubmits: 初审中 again.
-6. 编办 and CONAC approve: 审核通过, the paper list, and the two printable PDFs; the unit brings the paper and
-   says how (报送纸质材料): 待提交纸质材料.
+5. The unit reads the 不通过原因, corrects the site name and resubmits, with the keyboard alone: 初审中 again.
+6. 编办 (with the keyboard alone: Tab, Space, Enter, the focus ring visible) and CONAC approve: 审核通过,
+   the paper list, and the two printable PDFs; the unit brings the paper and says how (报送纸质材料):
+   待提交纸质材料.
 7. The 编办 of another region (东胜区) cannot open the task or the application: 404.
 8. 编办 confirms the paper: 标识已发放; the badge code is issued, sent by SMS and e-mail, and shown
    on the unit's application page.
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
 from app.extensions import db
@@ -145,15 +148,57 @@ def submit_form(page: Page) -> None:
     page.get_by_role("button", name="提交", exact=True).click()
 
 
+def tab_to(page: Page, target: Locator, limit: int = 80) -> None:
+    """Press Tab, as a keyboard user does, until the target has the focus; its focus ring must show."""
+    presses = 0
+    while not target.evaluate("element => element === document.activeElement"):
+        assert presses < limit, f"{limit} presses of Tab did not reach the element"
+        page.keyboard.press("Tab")
+        presses += 1
+    expect(target).to_have_css("outline-style", "solid")  # app.css: a 3 px ring on :focus-visible
+    expect(target).to_have_css("outline-width", "3px")
+
+
 def open_application(page: Page, business_key: str) -> None:
     page.goto(f"/unit/applications/{business_key}")
     expect(page.locator("#current-stage")).to_be_visible()
 
 
 def wait_for_diagram(page: Page) -> None:
-    """bpmn-js has drawn the application's diagram and marked where it stands."""
+    """bpmn-js has drawn the application's diagram, marked where it stands and sized it (diagram.js)."""
     expect(page.locator(".bpmn-canvas .djs-container")).to_be_attached(timeout=WAIT_MS)
-    expect(page.locator("[data-diagram-status]")).to_contain_text("当前环节", timeout=WAIT_MS)
+    expect(page.locator("figure[data-bpmn-diagram][data-drawn]")).to_be_attached(timeout=WAIT_MS)
+
+
+def label_size(page: Page) -> float:
+    """The on-screen size in px of the label of 初审 (a task of every state): font size times the drawing's zoom."""
+    return page.evaluate(
+        """() => { const text = document.querySelector('.bpmn-canvas [data-element-id="first_review"] text');
+                   const m = text.getScreenCTM();
+                   return parseFloat(getComputedStyle(text).fontSize) * Math.hypot(m.a, m.b); }"""
+    )
+
+
+def diagram_scrolls_sideways(page: Page) -> bool:
+    return page.evaluate(
+        "() => { const box = document.querySelector('[data-diagram-scroll]');"
+        " return box.scrollWidth > box.clientWidth + 1; }"
+    )
+
+
+def stages_in_words(page: Page) -> list[str]:
+    """Beside the diagram: each stage with its state written out, e.g. "初审中 当前"."""
+    return [" ".join(t.split()) for t in page.locator(".stage-list li").all_inner_texts()]
+
+
+def at_phone_width(page: Page, shot: Any, name: str) -> None:
+    """The same page 390 px wide (a phone), screenshot, then back to the desktop's 1280."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    wait_for_diagram(page)
+    assert label_size(page) >= 10
+    shot(page, f"{name}-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def open_task_from_inbox(page: Page, business_key: str) -> str:
@@ -213,7 +258,7 @@ def test_a_new_party_organ_gets_its_website_badge(live_app: Flask, new_page: Any
     first_review_rejects_without_then_with_a_reason(bianban, key, shot)
     unit_revises_and_resubmits(unit, key, shot)
 
-    approve_first_and_second_review(bianban, new_page(), key)
+    approve_first_and_second_review(bianban, new_page(), key, shot)
     unit_prints_the_paper_materials(unit, key, shot)
 
     paper_task = open_task_from_inbox(bianban, key)
@@ -224,12 +269,15 @@ def test_a_new_party_organ_gets_its_website_badge(live_app: Flask, new_page: Any
 
 
 def register_and_log_in(unit: Page, shot: Any) -> None:
+    unit.goto("/")  # the public 办事指南 first, as a new unit does
+    shot(unit, "00-public-guide")
     uscc = valid_uscc("150600", "0LCJ2026")
     assert uscc != "11110000000012343B"
     register_unit(unit, name=UNIT_NAME, uscc=uscc, username=USERNAME, password=PASSWORD)
     shot(unit, "01-register-filled")
     unit.get_by_role("button", name="同意条款，立即注册").click()
     expect(unit.get_by_role("alert")).to_contain_text(f"注册成功。请牢记您的用户名 {USERNAME}")
+    shot(unit, "01-registered-login")
     log_in(unit, USERNAME, PASSWORD)
     expect(unit).to_have_url(re.compile(r"/unit/$"))
     expect(unit.get_by_role("heading", name=PROCEDURE)).to_be_visible()
@@ -242,6 +290,8 @@ def apply_once_a_domain_is_there(unit: Page, live_app: Flask, shot: Any) -> str:
     shot(unit, "03-refused-without-domain")
 
     give_active_domain(live_app, USERNAME, DOMAIN)
+    apply_for(unit, PROCEDURE)
+    an_unsent_application_has_no_number_and_may_be_abandoned(unit, shot)
     apply_for(unit, PROCEDURE)
     expect(unit.get_by_role("heading", name="填写开办审核/复核申请")).to_be_visible()
     fill_site_application(unit, site_name=FIRST_SITE_NAME, domain=DOMAIN)
@@ -259,8 +309,48 @@ def apply_once_a_domain_is_there(unit: Page, live_app: Flask, shot: Any) -> str:
     open_application(unit, key)
     expect(unit.locator("ol.steps li.current")).to_have_text(re.compile("初审中"))
     wait_for_diagram(unit)
+    readable_diagram_with_the_stages_beside_it(unit, key)
     shot(unit, "06-application-first-review")
+    at_phone_width(unit, shot, "06-application-first-review")
     return key
+
+
+def an_unsent_application_has_no_number_and_may_be_abandoned(unit: Page, shot: Any) -> None:
+    """立即申请 takes no number until the first submission; 放弃 asks first, then the application is gone."""
+    expect(unit.get_by_role("heading", name="填写开办审核/复核申请")).to_be_visible()
+    expect(unit.get_by_text("申请编号 提交后分配")).to_be_visible()
+    shot(unit, "04-unsent-application")
+    abandon = unit.get_by_role("button", name="放弃申请")
+    asked: list[str] = []
+
+    def decline(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    unit.once("dialog", decline)
+    abandon.click()
+    expect(abandon).to_be_visible()  # declined: nothing happened
+    assert asked and asked[0].startswith("确定放弃本申请吗")
+    unit.once("dialog", lambda dialog: dialog.accept())
+    abandon.click()
+    expect(unit.get_by_role("alert")).to_contain_text("已放弃该申请")
+    expect(unit.get_by_text("还没有申请。")).to_be_visible()
+
+
+def readable_diagram_with_the_stages_beside_it(unit: Page, key: str) -> None:
+    """Labels of at least 10 px (they were 4 px with the diagram squeezed to the page's width); the box scrolls
+    sideways with the open step in view; 显示全图 shows it whole, 适合阅读 returns."""
+    expect(unit.locator(f"#diagram-{key}-current")).to_have_text("初审")
+    assert stages_in_words(unit)[:3] == ["填写申请 已完成", "初审中 当前", "复审中 下一阶段"]
+    assert label_size(unit) >= 10
+    assert diagram_scrolls_sideways(unit)
+    box = unit.locator("[data-diagram-scroll]").bounding_box()
+    first_review = unit.locator('.bpmn-canvas [data-element-id="first_review"]').bounding_box()
+    assert box and first_review and box["x"] <= first_review["x"] <= box["x"] + box["width"] - first_review["width"]
+    unit.get_by_role("button", name="显示全图").click()
+    assert not diagram_scrolls_sideways(unit)
+    unit.get_by_role("button", name="适合阅读").click()
+    assert label_size(unit) >= 10
 
 
 def first_review_rejects_without_then_with_a_reason(bianban: Page, key: str, shot: Any) -> None:
@@ -288,20 +378,34 @@ def unit_revises_and_resubmits(unit: Page, key: str, shot: Any) -> None:
     expect(unit.locator("#rejection-reason")).to_contain_text(REASON)
     shot(unit, "09-unit-sees-rejection")
 
-    unit.get_by_role("link", name="去办理").click()
+    # The wizard with the keyboard alone: Tab to 去办理 and Enter, correct the name, Tab to 提交 and Enter.
+    tab_to(unit, unit.get_by_role("link", name="去办理"))
+    unit.keyboard.press("Enter")
     expect(unit.locator("#rejection-reason")).to_contain_text(REASON)
-    expect(unit.get_by_label("网站名称")).to_have_value(FIRST_SITE_NAME)
-    unit.get_by_label("网站名称").fill(UNIT_NAME)
-    shot(unit, "10-revise-form")
-    submit_form(unit)
+    site_name = unit.get_by_label("网站名称")
+    expect(site_name).to_have_value(FIRST_SITE_NAME)
+    tab_to(unit, site_name)
+    unit.keyboard.press("Control+A")
+    unit.keyboard.type(UNIT_NAME)
+    tab_to(unit, unit.get_by_role("button", name="提交", exact=True))
+    shot(unit, "10-revise-form")  # the focus ring on 提交
+    unit.keyboard.press("Enter")
     expect(unit.locator("#current-stage")).to_have_text("初审中")
     expect(unit.locator("#rejection-reason")).to_have_count(0)
 
 
-def approve_first_and_second_review(bianban: Page, conac: Page, key: str) -> None:
+def approve_first_and_second_review(bianban: Page, conac: Page, key: str, shot: Any) -> None:
     open_task_from_inbox(bianban, key)
     expect(bianban.get_by_text(UNIT_NAME).first).to_be_visible()
-    decide(bianban, "通过")
+    # The task page with the keyboard alone: Tab to 通过 and Space, Tab to 提交 and Enter.
+    form = bianban.locator("form", has=bianban.get_by_role("button", name="提交", exact=True))
+    approve = form.get_by_label("通过", exact=True)
+    tab_to(bianban, approve)
+    bianban.keyboard.press("Space")
+    expect(approve).to_be_checked()
+    tab_to(bianban, form.get_by_role("button", name="提交", exact=True))
+    shot(bianban, "10b-bianban-approves-by-keyboard")
+    bianban.keyboard.press("Enter")
     expect(bianban.get_by_role("alert").filter(has_text="已提交：初审")).to_be_visible()
 
     log_in(conac, "conac")
@@ -320,7 +424,9 @@ def unit_prints_the_paper_materials(unit: Page, key: str, shot: Any) -> None:
     expect(paper).to_contain_text("《党政机关网站开办审核和资格复核申请表》")
     expect(paper).to_contain_text("身份证复印件")
     wait_for_diagram(unit)
+    assert stages_in_words(unit)[3:5] == ["审核通过 当前", "待提交纸质材料 下一阶段"]
     shot(unit, "11-paper-materials")
+    at_phone_width(unit, shot, "11-paper-materials")
 
     for number, (link, name) in enumerate((("打印申请函", "letter"), ("打印申请表", "form")), start=12):
         pdf = SCREENSHOTS / f"{number}-{name}.pdf"
@@ -351,6 +457,7 @@ def other_region_sees_nothing(dongsheng: Page, paper_task: str, key: str, shot: 
     shot(dongsheng, "15-other-region-application-404")
     dongsheng.goto(f"/review/search?q={key}")
     expect(dongsheng.get_by_text("本辖区内没有找到相符的申请")).to_be_visible()
+    shot(dongsheng, "15-other-region-search")
 
 
 def bianban_confirms_the_paper(bianban: Page, key: str, shot: Any) -> None:
@@ -361,6 +468,7 @@ def bianban_confirms_the_paper(bianban: Page, key: str, shot: Any) -> None:
     expect(bianban.get_by_role("alert").filter(has_text="已提交：确认纸质材料")).to_be_visible()
     bianban.get_by_role("link", name="已办").click()
     expect(bianban.get_by_role("row").filter(has_text=key).first).to_contain_text("确认纸质材料")
+    shot(bianban, "16-bianban-done")
 
 
 def unit_sees_the_badge(unit: Page, live_app: Flask, key: str, shot: Any) -> None:
@@ -370,7 +478,10 @@ def unit_sees_the_badge(unit: Page, live_app: Flask, key: str, shot: Any) -> Non
     timeline = unit.locator("ol.timeline")
     expect(timeline.locator("li").filter(has_text="确认纸质材料")).to_contain_text("材料无误")
     wait_for_diagram(unit)
+    assert stages_in_words(unit)[-2:] == ["待提交纸质材料 已完成", "标识已发放 当前"]
+    expect(unit.locator(f"#diagram-{key}-current")).to_have_text("挂标提醒日")  # the hanging deadline runs
     shot(unit, "17-badge-issued")
+    at_phone_width(unit, shot, "17-badge-issued")
     unit.get_by_role("link", name="我的申请").first.click()
     expect(unit.get_by_role("row").filter(has_text=key)).to_contain_text("标识已发放")
     shot(unit, "18-my-applications-final")

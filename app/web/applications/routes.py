@@ -63,6 +63,12 @@ def progress(business_key: str) -> Response:
     return response
 
 
+@blueprint.app_template_global()
+def diagram_overview(business_key: str) -> diagrams.Overview:
+    """For the diagram partial on the unit's and the reviewer's pages: where the application stands, in words."""
+    return diagrams.overview(db.session, _instance(business_key))
+
+
 @blueprint.app_template_filter("beijing_time")
 def beijing_time(moment: datetime | None) -> str:
     """YYYY-MM-DD HH:MM in Beijing time, for every page that shows a moment."""

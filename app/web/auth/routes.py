@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -59,7 +60,7 @@ def login() -> str | Response | tuple[str, int]:
         audit.record(db.session, Actor(user.username, user.role, ip), "login")
         db.session.commit()
         if user.must_change_password:
-            flash("管理员已重置您的密码，请先设置新密码。", "warning")
+            flash(_("管理员已重置您的密码，请先设置新密码。"), "warning")
             return redirect(url_for("auth.change_password"))
         return redirect(home_url())
     return render_template("auth/login.html", form=form)
@@ -93,8 +94,11 @@ def logout() -> Response:
         sessions.end_all_sessions(db.session, current_user.id)
         db.session.commit()
     logout_user()
+    language = session.get("lang")
     session.clear()
-    flash("您已安全退出", "info")
+    if language:  # the language is the reader's choice, not the account's
+        session["lang"] = language
+    flash(_("您已安全退出"), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -113,7 +117,7 @@ def change_password() -> str | Response | tuple[str, int]:
         audit.record(db.session, Actor(user.username, user.role, request.remote_addr), "password_change")
         _start_session(user, now)  # every other session of the account has ended
         db.session.commit()
-        flash("密码已修改，其他设备上的登录已全部退出。", "success")
+        flash(_("密码已修改，其他设备上的登录已全部退出。"), "success")
         return redirect(home_url())
     status = 400 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form), status
@@ -133,11 +137,11 @@ def _require_new_password() -> Response | None:
 def register() -> str | Response:
     form = RegistrationForm()
     provinces = regions.children(db.session, None)
-    form.province.choices = [SelectChoice("", "请选择省份"), *(SelectChoice(r.code, r.name) for r in provinces)]
+    form.province.choices = [SelectChoice("", _("请选择省份")), *(SelectChoice(r.code, r.name) for r in provinces)]
     if form.validate_on_submit():
         user = _register(form)
         if user is not None:
-            flash(f"注册成功。请牢记您的用户名 {user.username}，并使用它登录。", "success")
+            flash(_("注册成功。请牢记您的用户名 %(username)s，并使用它登录。", username=user.username), "success")
             return redirect(url_for("auth.login"))
     elif request.method == "POST":
         _add_account_refusals(form)
@@ -156,7 +160,7 @@ def _add_account_refusals(form: RegistrationForm) -> None:
 def _register(form: RegistrationForm) -> object | None:
     region = regions.get(db.session, form.region_code())
     if region is None:
-        form.province.errors = [*form.province.errors, "请选择所在地区"]
+        form.province.errors = [*form.province.errors, _("请选择所在地区")]
         return None
     fields = {
         name: getattr(form, name).data

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -12,7 +14,7 @@ from app.engine import get_engine
 from app.engine.errors import EngineError
 from app.extensions import db
 from app.models.account import BIANBAN_ROLE, CONAC_ROLE
-from app.services import billing, exports, payments
+from app.services import audit, billing, exports, payments
 from app.services.errors import ServiceRefusal
 from app.web.access import current_actor, gate
 
@@ -58,12 +60,20 @@ def create_remittance() -> Response:
         # one choice per application: the ids of its charges, comma-separated (they are remitted together)
         charge_ids = [int(c) for value in request.form.getlist("charge_id") for c in value.split(",") if c.strip()]
         remittance = billing.create_remittance(db.session, current_user.office_code, charge_ids, current_user.username)
+        detail = {"remittance_id": remittance.id, "charges": charge_ids}
+        audit.record(db.session, current_actor(), "remittance_create", detail=detail)
         db.session.commit()
     except (ServiceRefusal, ValueError) as exc:
         db.session.rollback()
-        flash(getattr(exc, "message", "请选择有效的费用"), "error")
+        flash(getattr(exc, "message", _("请选择有效的费用")), "error")
         return redirect(url_for("billing.overview"))
-    flash(f"已生成汇款批次 {remittance.id}，共 {len(charge_ids)} 笔，请按批次向CONAC汇款。", "success")
+    created = ngettext(
+        "已生成汇款批次 %(batch)s，共 %(num)d 笔，请按批次向CONAC汇款。",
+        "已生成汇款批次 %(batch)s，共 %(num)d 笔，请按批次向CONAC汇款。",
+        len(charge_ids),
+        batch=remittance.id,
+    )
+    flash(created, "success")
     return redirect(url_for("billing.overview"))
 
 
@@ -76,5 +86,11 @@ def confirm_remittance(remittance_id: int) -> Response:
     except EngineError as error:
         flash(error.message, "error")
         return redirect(url_for("billing.overview"))
-    flash(f"汇款批次 {remittance_id} 已认款，{len(moved)} 件申请将于1个工作日后办结。", "success")
+    confirmed = ngettext(
+        "汇款批次 %(batch)s 已认款，%(num)d 件申请将于1个工作日后办结。",
+        "汇款批次 %(batch)s 已认款，%(num)d 件申请将于1个工作日后办结。",
+        len(moved),
+        batch=remittance_id,
+    )
+    flash(confirmed, "success")
     return redirect(url_for("billing.overview"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
@@ -11,6 +12,6 @@ from app.web.input_policy import PolicyForm
 
 class ReasonForm(PolicyForm):
     reason = StringField(
-        "原因",
-        validators=[DataRequired(message="请填写原因"), Length(2, 200, message="原因须为2至200个字"), NO_HTML],
+        _l("原因"),
+        validators=[DataRequired(message=_l("请填写原因")), Length(2, 200, message=_l("原因须为2至200个字")), NO_HTML],
     )

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -36,7 +39,20 @@ from app.web.domains.forms import ReasonForm
 blueprint = Blueprint("domains", __name__, url_prefix="/domains")
 gate(blueprint, UNIT_ROLE, BIANBAN_ROLE)
 
-DOMAIN_ACTIONS = {"freeze": "冻结", "unfreeze": "解冻", "delete": "删除"}
+
+class DomainAction(NamedTuple):
+    """A 编办 action's words: whole phrases, so each language can order them its own way."""
+
+    heading: LazyString
+    button: LazyString
+    done: LazyString  # with %(name)s, the domain
+
+
+DOMAIN_ACTIONS = {
+    "freeze": DomainAction(_l("冻结域名"), _l("确认冻结"), _l("域名 %(name)s 已冻结。")),
+    "unfreeze": DomainAction(_l("解冻域名"), _l("确认解冻"), _l("域名 %(name)s 已解冻。")),
+    "delete": DomainAction(_l("删除域名"), _l("确认删除"), _l("域名 %(name)s 已删除。")),
+}
 
 
 # ---- 到期域名查询 and renewal ---------------------------------------------------------------
@@ -58,7 +74,9 @@ def renew() -> Response | tuple[str, int]:
     except (RefusedError, TaskFailure) as refusal:
         flash(refusal.message, "error")
         return redirect(url_for("domains.query", **filters.as_dict()))
-    flash(f"已提交续费申请 {instance.business_key}，当前状态：{instance.stage}。", "success")
+    flash(
+        _("已提交续费申请 %(key)s，当前状态：%(stage)s。", key=instance.business_key, stage=instance.stage), "success"
+    )
     return redirect(_after_renewal(instance))
 
 
@@ -92,7 +110,7 @@ def change_domain(domain_id: int, action: str) -> Response | tuple[str, int]:
         form.reason.errors = [*form.reason.errors, refusal.message]
         return _render_domain(domain, form, action), 400
     db.session.commit()
-    flash(f"域名 {domain.name} 已{DOMAIN_ACTIONS[action]}。", "success")
+    flash(str(DOMAIN_ACTIONS[action].done) % {"name": domain.name}, "success")
     return redirect(url_for("domains.show_domain", domain_id=domain_id))
 
 
@@ -123,13 +141,16 @@ def change_years(business_key: str) -> Response | tuple[str, int]:
     years = request.form.get("years", "").strip()
     try:
         if not years.isdigit():
-            raise ServiceRefusal("缴费年限须为1至10的整数", field="years")
+            raise ServiceRefusal(_("缴费年限须为1至10的整数"), field="years")
         total = change_fee_years(db.session, instance.id, int(years), current_actor())
     except ServiceRefusal as refusal:
         db.session.rollback()
         return _render_unpaid({business_key: refusal.message}, {business_key: years}), 400
     db.session.commit()
-    flash(f"申请 {business_key} 已变更为 {years} 年，应缴金额 {total} 元。", "success")
+    flash(
+        _("申请 %(key)s 已变更为 %(years)s 年，应缴金额 %(total)s 元。", key=business_key, years=years, total=total),
+        "success",
+    )
     return redirect(url_for("domains.unpaid", page=request.args.get("page")))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -64,7 +65,7 @@ def check_certificate(certificate_id: int) -> Response:
         flash(refusal.message, "warning")
     else:
         db.session.commit()
-        flash(f"检查完成：{row.outcome_label}", "success" if row.outcome == "found" else "warning")
+        flash(_("检查完成：%(outcome)s", outcome=row.outcome_label), "success" if row.outcome == "found" else "warning")
     return redirect(url_for(".show_certificate", certificate_id=certificate_id))
 
 
@@ -83,7 +84,7 @@ def revoke_certificate(certificate_id: int) -> Response:
         flash(refusal.message, "error")
     else:
         db.session.commit()
-        flash(f"标识 {certificate.code} 已注销", "success")
+        flash(_("标识 %(code)s 已注销", code=certificate.code), "success")
     return redirect(url_for(".show_certificate", certificate_id=certificate_id))
 
 

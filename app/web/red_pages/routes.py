@@ -12,6 +12,8 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -35,6 +37,8 @@ gate(blueprint, UNIT_ROLE)
 # Upload routes raise the request body limit for themselves: one image plus the form's other fields.
 UPLOAD_BODY_LIMIT = MAX_UPLOAD_BYTES + 64 * 1024
 Page = str | Response | tuple[str, int]
+# The text sections' names (red_pages.TEXT_SECTIONS) in the reader's language, for the editor's headings.
+SECTION_NAMES = {"organisation": _l("机构设置"), "functions": _l("机构职能"), "introduction": _l("机构介绍")}
 
 
 @blueprint.get("/")
@@ -48,7 +52,7 @@ def edit_style() -> Page:
     form = StyleForm(data={key: page.draft[key] for key in ("layout", "colour", "background")})
     if form.validate_on_submit():
         style = Style(form.layout.data, form.colour.data, form.background.data)
-        done = _apply(lambda: red_pages.save_style(db.session, page, style), "行业布局、颜色和背景图已保存。", form)
+        done = _apply(lambda: red_pages.save_style(db.session, page, style), _("行业布局、颜色和背景图已保存。"), form)
         if done:
             return redirect(url_for("red_pages.edit_style"))
     return _render("style", page, form=form, upload=ImageForm(prefix="bg"))
@@ -62,7 +66,7 @@ def upload_background() -> Page:
     upload = ImageForm(prefix="bg")
     if upload.validate_on_submit():
         data = upload.image.data.read()
-        done = _apply(lambda: red_pages.set_background_image(db.session, page, data), "背景图已上传并选用。", upload)
+        done = _apply(lambda: red_pages.set_background_image(db.session, page, data), _("背景图已上传并选用。"), upload)
         if done:
             return redirect(url_for("red_pages.edit_style"))
     form = StyleForm(data={key: page.draft[key] for key in ("layout", "colour", "background")})
@@ -78,7 +82,7 @@ def carousel() -> Page:
     if form.validate_on_submit():
         data, caption = form.image.data.read(), form.caption.data or ""
         change = lambda: red_pages.add_carousel_image(db.session, page, data, caption)  # noqa: E731
-        if _apply(change, "图片已上传。", form):
+        if _apply(change, _("图片已上传。"), form):
             return redirect(url_for("red_pages.carousel"))
     return _render("carousel", page, form=form, action=FlaskForm())
 
@@ -86,7 +90,7 @@ def carousel() -> Page:
 @blueprint.post("/carousel/<int:image_id>/delete")
 def remove_image(image_id: int) -> Response:
     page = _page()
-    _apply(lambda: red_pages.remove_carousel_image(db.session, page, image_id), "图片已从轮播图片中删除。")
+    _apply(lambda: red_pages.remove_carousel_image(db.session, page, image_id), _("图片已从轮播图片中删除。"))
     return redirect(url_for("red_pages.carousel"))
 
 
@@ -100,7 +104,7 @@ def add_news() -> Page:
     page = _page()
     form = NewsForm(data={"day": to_beijing_date(utcnow())})
     change = lambda: red_pages.add_news(db.session, page, _news_fields(form))  # noqa: E731
-    if form.validate_on_submit() and _apply(change, "动态已添加。", form):
+    if form.validate_on_submit() and _apply(change, _("动态已添加。"), form):
         return redirect(url_for("red_pages.news"))
     return _render("news_form", page, form=form, item=None)
 
@@ -112,7 +116,7 @@ def edit_news(news_id: str) -> Page:
     form = NewsForm(data={"title": item["title"], "day": date.fromisoformat(item["date"]), "body": item["body"]})
     if form.validate_on_submit():
         change = lambda: red_pages.update_news(db.session, page, news_id, _news_fields(form))  # noqa: E731
-        if _apply(change, "动态已保存。", form):
+        if _apply(change, _("动态已保存。"), form):
             return redirect(url_for("red_pages.news"))
     return _render("news_form", page, form=form, item=item)
 
@@ -120,7 +124,7 @@ def edit_news(news_id: str) -> Page:
 @blueprint.post("/news/<news_id>/delete")
 def remove_news(news_id: str) -> Response:
     page = _page()
-    _apply(lambda: red_pages.remove_news(db.session, page, news_id), "动态已删除。")
+    _apply(lambda: red_pages.remove_news(db.session, page, news_id), _("动态已删除。"))
     return redirect(url_for("red_pages.news"))
 
 
@@ -132,9 +136,9 @@ def edit_text(section: str) -> Page:
     form = TextForm(data={"body": page.draft[section]})
     if form.validate_on_submit():
         change = lambda: red_pages.save_text(db.session, page, section, form.body.data or "")  # noqa: E731
-        if _apply(change, f"{TEXT_SECTIONS[section]}已保存。", form):
+        if _apply(change, _("%(section)s已保存。", section=SECTION_NAMES[section]), form):
             return redirect(url_for("red_pages.edit_text", section=section))
-    return _render("text", page, form=form, section=section, label=TEXT_SECTIONS[section])
+    return _render("text", page, form=form, section=section, label=SECTION_NAMES[section])
 
 
 @blueprint.route("/footer", methods=["GET", "POST"])
@@ -143,7 +147,7 @@ def edit_footer() -> Page:
     form = FooterForm(data=page.draft["footer"])
     if form.validate_on_submit():
         footer = Footer(**{name: form[name].data or "" for name in page.draft["footer"]})
-        if _apply(lambda: red_pages.save_footer(db.session, page, footer), "底部页脚已保存。", form):
+        if _apply(lambda: red_pages.save_footer(db.session, page, footer), _("底部页脚已保存。"), form):
             return redirect(url_for("red_pages.edit_footer"))
     certificate = red_pages.badge_certificate(db.session, page.unit_id)
     return _render("footer", page, form=form, certificate=certificate)
@@ -152,7 +156,9 @@ def edit_footer() -> Page:
 @blueprint.post("/publish")
 def publish() -> Response:
     page = _page()
-    _apply(lambda: red_pages.publish(db.session, page, current_actor()), "红页已发布，访问者现在看到的是刚发布的内容。")
+    _apply(
+        lambda: red_pages.publish(db.session, page, current_actor()), _("红页已发布，访问者现在看到的是刚发布的内容。")
+    )
     return redirect(url_for("red_pages.overview"))
 
 
@@ -219,6 +225,7 @@ def _render(view: str, page: RedPage, **context: Any) -> Page:
         domains=red_pages.red_page_domains(db.session, page.unit_id),
         view=view,
         sections=TEXT_SECTIONS,
+        section_names=SECTION_NAMES,
         **context,
     )
     return (html, 400) if request.method == "POST" else html

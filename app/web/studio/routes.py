@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.engine import get_engine
@@ -98,9 +99,14 @@ def rollback_version(process_id: str, number: int) -> Response:
     else:
         db.session.commit()
         if deployed.created:
-            flash(f"已回滚：v{number} 的内容已部署为新版本 v{deployed.row.version}，新申请将按此版本办理。", "success")
+            done = _(
+                "已回滚：v%(old)s 的内容已部署为新版本 v%(new)s，新申请将按此版本办理。",
+                old=number,
+                new=deployed.row.version,
+            )
+            flash(done, "success")
         else:
-            flash(f"v{number} 与最新版本内容相同，未生成新版本。", "info")
+            flash(_("v%(old)s 与最新版本内容相同，未生成新版本。", old=number), "info")
     return redirect(url_for("studio.list_versions", process_id=process_id))
 
 
@@ -108,7 +114,7 @@ def rollback_version(process_id: str, number: int) -> Response:
 def compare_versions(process_id: str) -> str | Response:
     chosen = sorted({int(v) for v in request.args.getlist("v") if v.isdigit()})
     if len(chosen) != 2:
-        flash("请选择两个不同的版本进行比较。", "warning")
+        flash(_("请选择两个不同的版本进行比较。"), "warning")
         return redirect(url_for("studio.list_versions", process_id=process_id))
     old, new = _version_or_404(process_id, chosen[0]), _version_or_404(process_id, chosen[1])
     return render_template("studio/compare.html", comparison=compare.compare(old, new))
@@ -185,7 +191,7 @@ def save_draft(process_id: str) -> tuple[Response, int] | Response:
 def discard_draft(process_id: str) -> Response:
     studio.discard_draft(db.session, process_id, current_user.username)
     db.session.commit()
-    flash("已放弃草稿，编辑器已载入最新版本。", "info")
+    flash(_("已放弃草稿，编辑器已载入最新版本。"), "info")
     return redirect(url_for("studio.edit", process_id=process_id))
 
 
@@ -198,7 +204,10 @@ def rebase_draft(process_id: str) -> Response:
         flash(refusal.message, "error")
     else:
         db.session.commit()
-        flash(f"草稿已改为基于最新版本 v{draft.base_version}；部署后将替换该版本的内容，请先核对差异。", "warning")
+        rebased = _(
+            "草稿已改为基于最新版本 v%(version)s；部署后将替换该版本的内容，请先核对差异。", version=draft.base_version
+        )
+        flash(rebased, "warning")
     return redirect(url_for("studio.edit", process_id=process_id))
 
 
@@ -230,12 +239,12 @@ def deploy(process_id: str) -> tuple[Response, int] | Response:
         return jsonify(message=refusal.message, problems=[]), 400
     except DeployError as refused:
         db.session.rollback()
-        return jsonify(message="未部署：请先处理下列问题", problems=_problem_list(refused.problems)), 400
+        return jsonify(message=_("未部署：请先处理下列问题"), problems=_problem_list(refused.problems)), 400
     db.session.commit()
     row = deployed.row
-    message = f"已部署为 v{row.version}，新申请将按此版本办理；在办的申请仍按原版本办理。"
+    message = _("已部署为 v%(version)s，新申请将按此版本办理；在办的申请仍按原版本办理。", version=row.version)
     if not deployed.created:
-        message = f"内容与最新版本 v{row.version} 相同，未生成新版本。"
+        message = _("内容与最新版本 v%(version)s 相同，未生成新版本。", version=row.version)
     return jsonify(version=row.version, created=deployed.created, message=message)
 
 
@@ -292,7 +301,7 @@ def preview_applications(process_id: str) -> tuple[Response, int] | Response:
         report = preview.preview(db.session, get_engine(), process_id, ready, last)
     except DeployError as refused:
         db.session.rollback()
-        return jsonify(message="未试跑：请先处理下列问题", problems=_problem_list(refused.problems)), 400
+        return jsonify(message=_("未试跑：请先处理下列问题"), problems=_problem_list(refused.problems)), 400
     except (ServiceRefusal, EngineError) as refused:
         db.session.rollback()
         return jsonify(message=refused.message, problems=[]), 400
@@ -346,7 +355,7 @@ def undo_migration(process_id: str) -> Response:
     _latest_or_404(process_id)
     key = request.form.get("business_key", "").strip()
     if not studio_migration.belongs(db.session, process_id, key):
-        flash(f"本流程没有申请 {key[:20]}", "error")
+        flash(_("本流程没有申请 %(key)s", key=key[:20]), "error")
     else:
         try:
             undone = migration.undo(db.session, get_engine(), key, current_actor())
@@ -354,7 +363,13 @@ def undo_migration(process_id: str) -> Response:
             flash(refused.message, "error")
         else:
             left, back = undone.left_version, undone.restored_version
-            flash(f"已撤销申请 {key} 的迁移：由 v{left} 恢复为 v{back}，按迁移前的状态继续办理。", "success")
+            undone_text = _(
+                "已撤销申请 %(key)s 的迁移：由 v%(left)s 恢复为 v%(back)s，按迁移前的状态继续办理。",
+                key=key,
+                left=left,
+                back=back,
+            )
+            flash(undone_text, "success")
     return redirect(url_for("studio.list_versions", process_id=process_id, _anchor="migrations"))
 
 
@@ -387,7 +402,7 @@ def _preview_count(value: Any) -> int:
     if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= preview.MAX_LAST:
-        raise ServiceRefusal(f"试跑的申请份数须为 1 到 {preview.MAX_LAST} 之间的整数")
+        raise ServiceRefusal(_("试跑的申请份数须为 1 到 %(most)s 之间的整数", most=preview.MAX_LAST))
     return value
 
 
@@ -395,11 +410,11 @@ def _chosen_keys() -> list[str]:
     """The application numbers ticked in a migration form: at least one, at most a page's worth or two."""
     keys = list(dict.fromkeys(k.strip() for k in request.form.getlist("key") if k.strip()))
     if not keys:
-        raise ServiceRefusal("请先勾选要迁移的申请")
+        raise ServiceRefusal(_("请先勾选要迁移的申请"))
     if len(keys) > MAX_CHOSEN:
-        raise ServiceRefusal(f"一次最多选择 {MAX_CHOSEN} 件申请")
+        raise ServiceRefusal(_("一次最多选择 %(most)s 件申请", most=MAX_CHOSEN))
     if any(len(k) > KEY_LENGTH for k in keys):
-        raise ServiceRefusal("申请编号不正确")
+        raise ServiceRefusal(_("申请编号不正确"))
     return keys
 
 
@@ -421,7 +436,7 @@ def _pager(name: str, anchor: str | None = None) -> Callable[..., str]:
 def _base(payload: dict[str, Any]) -> int:
     value = payload.get("base_version")
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ServiceRefusal("缺少编辑所基于的版本号，请刷新编辑器后重试")
+        raise ServiceRefusal(_("缺少编辑所基于的版本号，请刷新编辑器后重试"))
     return value
 
 
@@ -435,7 +450,7 @@ def _problem_list(problems: list[tuple[str, str]]) -> list[dict[str, str]]:
 
 def _refusal_text(refused: ServiceRefusal | DeployError) -> str:
     if isinstance(refused, DeployError):
-        return "未部署：" + "；".join(message for _element, message in refused.problems)
+        return _("未部署：%(problems)s", problems="；".join(message for _element, message in refused.problems))
     return refused.message
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo
 
@@ -24,5 +25,5 @@ class UnitInfoForm(RegistrationForm):
 
 
 class UnitPasswordForm(PolicyForm):
-    password = PasswordField("新密码", validators=[DataRequired(message="请填写新密码")])
-    confirm = PasswordField("确认新密码", validators=[EqualTo("password", message="两次输入的密码不一致")])
+    password = PasswordField(_l("新密码"), validators=[DataRequired(message=_l("请填写新密码"))])
+    confirm = PasswordField(_l("确认新密码"), validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])

@@ -11,6 +11,9 @@ import io
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -28,7 +31,8 @@ from app.web.units.forms import UnitInfoForm, UnitPasswordForm
 blueprint = Blueprint("units", __name__, url_prefix="/units")
 gate(blueprint, BIANBAN_ROLE)
 
-UNIT_TYPES = ("党政机关", "事业单位", "社会组织")
+# The filter's unit types: stored value → name in the reader's language.
+UNIT_TYPES = {"党政机关": _l("党政机关"), "事业单位": _l("事业单位"), "社会组织": _l("社会组织")}
 
 
 @blueprint.get("/")
@@ -62,7 +66,10 @@ def show_unit(unit_id: int) -> str | Response | tuple[str, int]:
             getattr(form, refusal.field or "name").errors.append(refusal.message)
         else:
             db.session.commit()
-            flash(f"已保存单位信息（修改了 {len(changes)} 项）。" if changes else "单位信息没有变化。", "success")
+            saved = ngettext(
+                "已保存单位信息（修改了 %(num)d 项）。", "已保存单位信息（修改了 %(num)d 项）。", len(changes)
+            )
+            flash(saved if changes else _("单位信息没有变化。"), "success")
             return redirect(url_for("units.show_unit", unit_id=unit_id))
     return _render_unit(unit, form), 400 if request.method == "POST" else 200
 
@@ -79,7 +86,10 @@ def reset_password(unit_id: int) -> Response | tuple[str, int]:
             form.password.errors = [*form.password.errors, refusal.message]
         else:
             db.session.commit()
-            flash(f"已重置账号 {account.username} 的密码，该单位下次登录时须设置新密码。", "success")
+            flash(
+                _("已重置账号 %(username)s 的密码，该单位下次登录时须设置新密码。", username=account.username),
+                "success",
+            )
             return redirect(url_for("units.show_unit", unit_id=unit_id))
     info = UnitInfoForm(formdata=None, data=_initial(unit))
     _choices(info, unit)
@@ -96,7 +106,7 @@ def unlock(unit_id: int) -> Response:
         flash(refusal.message, "warning")
     else:
         db.session.commit()
-        flash(f"已解锁账号 {account.username}。", "success")
+        flash(_("已解锁账号 %(username)s。", username=account.username), "success")
     return redirect(url_for("units.show_unit", unit_id=unit_id))
 
 
@@ -141,11 +151,12 @@ def _choices(form: UnitInfoForm, unit: Unit) -> None:
     (e.g. a 隶属关系 entered before the list existed): saving then asks for a choice instead of quietly
     storing the first option."""
     provinces = regions.children(db.session, None)
-    form.province.choices = [SelectChoice("", "请选择省份"), *(SelectChoice(r.code, r.name) for r in provinces)]
+    form.province.choices = [SelectChoice("", _("请选择省份")), *(SelectChoice(r.code, r.name) for r in provinces)]
     for field in (form.nature, form.affiliation):
         stored = getattr(unit, field.name) or ""
         if stored not in [choice.value for choice in field.choices]:  # type: ignore[union-attr]
-            field.choices = [SelectChoice("", f"请选择（原为“{stored}”）" if stored else "请选择"), *field.choices]
+            blank = _("请选择（原为“%(stored)s”）", stored=stored) if stored else _("请选择")
+            field.choices = [SelectChoice("", blank), *field.choices]
 
 
 def _values(form: UnitInfoForm) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The unit's wizard: 办事指南 for its type, starting, its open tasks, 我的申请, an application, 催办, 撤回.
+"""The unit's wizard: 办事指南 for its type, starting, its open tasks, 我的申请, an application, 催办, 撤回, 放弃.
 
 Every route that takes an id loads it through the jurisdiction rules first: another unit's
 application or task is not found (404). The engine runner commits its own actions; drafts and
@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -18,6 +20,7 @@ from app.engine.errors import ConflictError, FormValidationError, NotFoundError,
 from app.extensions import db
 from app.models import Contact, DnsRecord, ProcessInstance, WorkItem
 from app.models.account import UNIT_ROLE
+from app.models.workflow import ABANDONED
 from app.services import (
     applications,
     dns,
@@ -41,7 +44,7 @@ gate(blueprint, UNIT_ROLE)
 DOCUMENT_ENDPOINT = "applications.document"
 # The procedures 我的域名 leads to: a record's review (域名解析) and renewal.
 DNS_PROCESS, RENEWAL_PROCESS = "dns_record", "domain_renewal"
-FAILED = "系统处理该申请时出错，已记录并通知管理员，您填写的内容已保存为草稿，请稍后再试。"
+FAILED = _l("系统处理该申请时出错，已记录并通知管理员，您填写的内容已保存为草稿，请稍后再试。")
 
 
 # ---- 办事指南 and starting ---------------------------------------------------------------
@@ -68,7 +71,7 @@ def start_application(process_id: str) -> Response | tuple[str, int]:
     except (RefusedError, TaskFailure) as refusal:
         flash(refusal.message, "warning")
         return redirect(url_for("wizard.home"))
-    flash(f"已创建申请 {instance.business_key}（{guide.guide.name}）", "success")
+    flash(_created(instance, guide.guide.name), "success")
     item = unit_applications.open_unit_item(db.session, instance.id)
     if item is not None:
         return redirect(url_for("wizard.show_task", item_id=item.id))
@@ -86,7 +89,7 @@ def show_task(item_id: int) -> str:
 @blueprint.post("/tasks/<int:item_id>")
 def submit_task(item_id: int) -> Response | tuple[str, int]:
     item = _item_or_404(item_id)
-    key = _business_key(item)
+    instance_id = item.instance_id  # its key changes when the first submission numbers it
     schema = applications.item_schema(db.session, item)
     data = parse(schema, request.form)
     if request.form.get("contact_id"):  # 选择联系人: the chosen contact's details replace what was typed
@@ -95,7 +98,7 @@ def submit_task(item_id: int) -> Response | tuple[str, int]:
     if request.form.get("action") == "save":
         drafts.save(db.session, item.task_id, current_user.id, data, now)
         db.session.commit()
-        flash("草稿已保存，可稍后继续填写。", "success")
+        flash(_("草稿已保存，可稍后继续填写。"), "success")
         return redirect(url_for("wizard.show_task", item_id=item_id))
     version = _int(request.form.get("expected_version"))
     try:
@@ -108,13 +111,13 @@ def submit_task(item_id: int) -> Response | tuple[str, int]:
         return _render_task(_item_or_404(item_id), invalid.errors), 400
     except (ConflictError, RefusedError, TaskFailure) as problem:
         db.session.commit()
-        flash(problem.message if not isinstance(problem, TaskFailure) else FAILED, "warning")
-        return redirect(url_for("wizard.show_application", business_key=key))
+        flash(problem.message if not isinstance(problem, TaskFailure) else str(FAILED), "warning")
+        return redirect(_application_url(instance_id))
     except NotFoundError:
         abort(404)
     db.session.commit()
-    flash(f"已提交，当前状态：{instance.stage}。", "success")
-    return redirect(url_for("wizard.show_application", business_key=key))
+    flash(_("已提交，当前状态：%(stage)s。", stage=instance.stage), "success")
+    return redirect(_application_url(instance_id))
 
 
 # ---- 我的申请 and one application --------------------------------------------------------
@@ -152,9 +155,9 @@ def remind(business_key: str) -> Response:
         db.session.rollback()
         flash(refusal.message, "warning")
     else:
-        offices = "、".join(reminders.office_names(db.session, state)) or "审核部门"
+        offices = "、".join(reminders.office_names(db.session, state)) or _("审核部门")
         db.session.commit()
-        flash(f"已催办，{offices}的审核人员将在消息中心收到催办通知。", "success")
+        flash(_("已催办，%(offices)s的审核人员将在消息中心收到催办通知。", offices=offices), "success")
     return redirect(url_for("wizard.show_application", business_key=business_key))
 
 
@@ -166,11 +169,24 @@ def withdraw(business_key: str) -> Response:
     except (RefusedError, ConflictError, TaskFailure) as refusal:
         flash(refusal.message, "warning")
         return redirect(url_for("wizard.show_application", business_key=business_key))
-    flash("申请已撤回，可修改后重新提交。", "success")
+    flash(_("申请已撤回，可修改后重新提交。"), "success")
     item = unit_applications.open_unit_item(db.session, instance.id)
     if item is not None:
         return redirect(url_for("wizard.show_task", item_id=item.id))
     return redirect(url_for("wizard.show_application", business_key=business_key))
+
+
+@blueprint.post("/applications/<business_key>/abandon")
+def abandon(business_key: str) -> Response:
+    """放弃 an application not submitted yet: it leaves 我的申请 with its drafts; the audit trail keeps it."""
+    instance = _instance_or_404(business_key)
+    try:
+        get_engine().runner.abandon(instance.id, current_actor())
+    except (RefusedError, ConflictError, TaskFailure) as refusal:
+        flash(refusal.message, "warning")
+        return redirect(_application_url(instance.id))
+    flash(_("已放弃该申请，填写的内容已一并删除。"), "success")
+    return redirect(url_for("wizard.my_applications"))
 
 
 # ---- 我的域名 and 域名解析 ------------------------------------------------------------------
@@ -202,7 +218,7 @@ def add_dns_record(domain_id: int) -> Response | tuple[str, int]:
     except (RefusedError, TaskFailure) as refusal:
         flash(refusal.message, "warning")
         return redirect(url_for("wizard.show_domain", domain_id=domain_id))
-    flash(f"解析记录已提交（申请编号 {instance.business_key}），经同级编办审核通过后生效。", "success")
+    flash(_("解析记录已提交（申请编号 %(key)s），经同级编办审核通过后生效。", key=instance.business_key), "success")
     record = dns.record_of_application(db.session, instance.id)
     offer = record.id if record is not None and record.host == "@" else None
     return redirect(url_for("wizard.show_domain", domain_id=domain_id, offer=offer))
@@ -218,7 +234,7 @@ def remove_dns_record(domain_id: int, record_id: int) -> Response:
         flash(refusal.message, "warning")
     else:
         db.session.commit()
-        flash("解析记录已删除，将从下一次发布的区域文件中去掉。", "success")
+        flash(_("解析记录已删除，将从下一次发布的区域文件中去掉。"), "success")
     return redirect(url_for("wizard.show_domain", domain_id=domain_id))
 
 
@@ -261,7 +277,7 @@ def profile() -> str | Response | tuple[str, int]:
         fields_ = unit_profile.ProfileFields(form.address.data, form.postcode.data or "", form.leader.data)
         changed = unit_profile.update_profile(db.session, unit, fields_, current_actor())
         db.session.commit()
-        flash("单位信息已保存。" if changed else "单位信息没有变化。", "success")
+        flash(_("单位信息已保存。") if changed else _("单位信息没有变化。"), "success")
         return redirect(url_for("wizard.profile"))
     region = regions.full_name(db.session, unit.region_code) or unit.region_code
     page = render_template("wizard/profile.html", unit=unit, form=form, region=region)
@@ -279,7 +295,7 @@ def add_contact() -> str | Response | tuple[str, int]:
             getattr(form, refusal.field or "name").errors.append(refusal.message)
         else:
             db.session.commit()
-            flash(f"已添加联系人 {form.name.data}。", "success")
+            flash(_("已添加联系人 %(name)s。", name=form.name.data), "success")
             return redirect(url_for("wizard.profile"))
     return _render_contact(form, None)
 
@@ -296,7 +312,7 @@ def edit_contact(contact_id: int) -> str | Response | tuple[str, int]:
             getattr(form, refusal.field or "name").errors.append(refusal.message)
         else:
             db.session.commit()
-            flash(f"联系人 {form.name.data} 的信息已保存。", "success")
+            flash(_("联系人 %(name)s 的信息已保存。", name=form.name.data), "success")
             return redirect(url_for("wizard.profile"))
     return _render_contact(form, contact_id)
 
@@ -312,7 +328,7 @@ def remove_contact(contact_id: int) -> Response:
         flash(refusal.message, "warning")
     else:
         db.session.commit()
-        flash(f"已删除联系人 {name}。", "success")
+        flash(_("已删除联系人 %(name)s。", name=name), "success")
     return redirect(url_for("wizard.profile"))
 
 
@@ -356,8 +372,18 @@ def _instance_or_404(business_key: str) -> ProcessInstance:
     return instance
 
 
-def _business_key(item: WorkItem) -> str:
-    return unit_applications.task_instance(db.session, item).business_key
+def _application_url(instance_id: int) -> str:
+    """The application's page under its current key, or 我的申请 once the unit has given it up."""
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None or instance.status == ABANDONED:
+        return url_for("wizard.my_applications")
+    return url_for("wizard.show_application", business_key=instance.business_key)
+
+
+def _created(instance: ProcessInstance, procedure: str) -> str:
+    if instance.numbered:  # its start form was the submission (e.g. 域名续费)
+        return _("已创建申请 %(key)s（%(procedure)s）", key=instance.business_key, procedure=procedure)
+    return _("已创建申请（%(procedure)s）。提交后分配申请编号；提交前可随时放弃。", procedure=procedure)
 
 
 def _render_start(

@@ -24,6 +24,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -122,7 +123,7 @@ def complete_task(item_id: int) -> str | Response | tuple[str, int]:
         return _after_problem(item_id, data, _problem_text(problem))
     except NotFoundError:
         abort(404)
-    flash(f"已提交：{title}", "success")
+    flash(_("已提交：%(task)s", task=title), "success")
     return redirect(url_for("worklist.inbox"))
 
 
@@ -130,7 +131,7 @@ def complete_task(item_id: int) -> str | Response | tuple[str, int]:
 def claim_task(item_id: int) -> Response:
     _item_or_404(item_id)
     return _act(
-        lambda: assignment.claim(db.session, current_user, item_id, request.remote_addr), "已签收，该任务由您办理"
+        lambda: assignment.claim(db.session, current_user, item_id, request.remote_addr), _("已签收，该任务由您办理")
     )
 
 
@@ -138,7 +139,7 @@ def claim_task(item_id: int) -> Response:
 def release_task(item_id: int) -> Response:
     _item_or_404(item_id)
     return _act(
-        lambda: assignment.release(db.session, current_user, item_id, request.remote_addr), "已释放，同事可签收"
+        lambda: assignment.release(db.session, current_user, item_id, request.remote_addr), _("已释放，同事可签收")
     )
 
 
@@ -148,7 +149,7 @@ def transfer_task(item_id: int) -> Response:
     colleague = request.form.get("colleague", "")
     return _act(
         lambda: assignment.transfer(db.session, current_user, item_id, colleague, request.remote_addr),
-        f"已转办给 {colleague}",
+        _("已转办给 %(colleague)s", colleague=colleague),
         url_for("worklist.inbox"),
     )
 
@@ -193,7 +194,7 @@ def _after_problem(item_id: int, data: dict[str, Any], message: str) -> Response
 
 def _problem_text(problem: Exception) -> str:
     if isinstance(problem, TaskFailure):
-        return "系统处理该任务时出错，申请已标记为异常并通知管理员，请稍后查看。"
+        return _("系统处理该任务时出错，申请已标记为异常并通知管理员，请稍后查看。")
     return str(getattr(problem, "message", problem))
 
 
