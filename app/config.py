@@ -47,6 +47,13 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "PERMANENT_SESSION_LIFETIME": int(env("SESSION_IDLE_SECONDS", "1800")),
         # Absolute lifetime of a login session however active it is, in seconds (8 hours).
         "SESSION_ABSOLUTE_SECONDS": int(env("SESSION_ABSOLUTE_SECONDS", str(8 * 3600))),
+        # Staff passwords (reviewers, policy, admins) expire this many days after they were set (等保 practice: 90);
+        # an expired account can do nothing but choose a new one. Unit accounts follow the seed's rule, no expiry.
+        "PASSWORD_MAX_AGE_DAYS": int(env("PASSWORD_MAX_AGE_DAYS", "90")),
+        # From this many days before a staff password expires, a notice after login and on every page header.
+        "PASSWORD_WARN_DAYS": int(env("PASSWORD_WARN_DAYS", "14")),
+        # A new password may not be any of the account's last this many passwords (the current one included).
+        "PASSWORD_HISTORY": int(env("PASSWORD_HISTORY", "5")),
         # Largest request body in bytes; routes that take uploads raise it for themselves.
         "MAX_CONTENT_LENGTH": int(env("MAX_CONTENT_LENGTH", str(256 * 1024))),
         # Login throttling (Flask-Limiter): storage is Redis when RATELIMIT_STORAGE_URI names it, else memory.

@@ -119,7 +119,7 @@ def test_an_admin_unlocks_a_locked_account_and_it_is_audited(login: Any, demo: d
     user = db.session.scalar(select(User).where(User.username == "bianban"))
     user.locked_until = datetime.now(UTC) + timedelta(minutes=LOCK_MINUTES)
     db.session.commit()
-    admin = login("admin")
+    admin = login("secadmin")  # 三员: unlocking is the security admin's
     page = admin.get("/admin/users").get_data(as_text=True)
     assert "已锁定至" in page and "解锁" in page
     assert admin.post(f"/admin/users/{user.id}/unlock").status_code == 302

@@ -107,6 +107,8 @@ def test_a_new_role_and_its_office_added_in_the_admin_pages_work_without_code(
     admin.post("/logout")
     reviewer = admin
     assert reviewer.post("/login", data={"username": "nmbb", "password": "Kq7p2026xz"}).status_code == 302
+    own = {"current": "Kq7p2026xz", "password": "Steppe-own-2026", "confirm": "Steppe-own-2026"}  # first login
+    assert reviewer.post("/account/password", data=own).status_code == 302
     page = reviewer.get("/review/").get_data(as_text=True)
     assert application.instance.business_key in page
     item = application.task()

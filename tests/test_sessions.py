@@ -76,7 +76,7 @@ def test_a_password_change_ends_every_other_session(app: Flask, login: Any) -> N
         ("wrong-pass1", NEW_PASSWORD, "当前密码不正确"),
         (DEMO_PASSWORD, DEMO_PASSWORD, "新密码不能与当前密码相同"),
         (DEMO_PASSWORD, "qwer1234", "密码过于简单或常见"),
-        (DEMO_PASSWORD, "abcdefgh", "密码须为8-16位半角字符"),
+        (DEMO_PASSWORD, "abcdefgh", "至少包含大写字母、小写字母、数字、符号中的三类"),  # a reviewer: the staff rule
     ],
 )
 def test_a_refused_password_change_says_why_and_keeps_the_old_password(
@@ -93,7 +93,7 @@ def test_an_admin_reset_ends_the_sessions_and_forces_a_new_password(app: Flask, 
     reviewer = login("bianban")
     captured = _cookie(reviewer)
     admin = app.test_client()
-    admin.post("/login", data={"username": "admin", "password": DEMO_PASSWORD})
+    admin.post("/login", data={"username": "secadmin", "password": DEMO_PASSWORD})  # resets: the security admin
     user = _user("bianban")
     temporary = "Tmp8kq2026"
     response = admin.post(f"/admin/users/{user.id}/password", data={"password": temporary, "confirm": temporary})

@@ -1,4 +1,5 @@
-"""Administrators (blueprint `admin`, role 管理员): staff accounts and applications stuck in error.
+"""Administrators (blueprint `admin`; the 三员 split in tests/test_admin_roles.py): staff accounts and applications
+stuck in error.
 
 1. The admin creates a reviewer account for an office; the reviewer can log in and belongs to that office.
    Problems are shown next to the field (weak password, taken user name, reviewer without or with the
@@ -27,8 +28,8 @@ NEW_REVIEWER = {
     "display_name": "鄂尔多斯市委编办 审核员三",
     "role": "编办",
     "office": "编办:150600",
-    "password": "review2026",
-    "confirm": "review2026",
+    "password": "Review-2026",
+    "confirm": "Review-2026",
 }
 
 
@@ -54,14 +55,17 @@ def test_the_admin_creates_a_reviewer_with_an_office(login: Any) -> None:
     assert (event.actor, event.detail["username"], event.detail["office"]) == ("admin", "kangbashi", "编办:150600")
 
     client.post("/logout")
-    assert client.post("/login", data={"username": "kangbashi", "password": "review2026"}).status_code == 302
+    assert client.post("/login", data={"username": "kangbashi", "password": "Review-2026"}).status_code == 302
+    assert client.get("/review/").headers["Location"].endswith("/account/password")  # first login: own password
+    own = {"current": "Review-2026", "password": "Ordos-kbs-77", "confirm": "Ordos-kbs-77"}
+    assert client.post("/account/password", data=own).status_code == 302
     assert client.get("/review/").status_code == 200
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"password": "short1", "confirm": "short1"}, "密码须为8-16位半角字符，且同时包含字母和数字"),
+        ({"password": "short1", "confirm": "short1"}, "至少包含大写字母、小写字母、数字、符号中的三类"),
         ({"confirm": "other2026"}, "两次输入的密码不一致"),
         ({"username": "bianban"}, "该用户名已被使用"),
         ({"username": "1abc"}, "用户名须以字母开头"),
@@ -112,7 +116,7 @@ def test_the_admin_retries_an_application_in_error(failed: Application, login: A
     assert f"申请 {key} 已重试成功，当前状态：待缴费" in response.get_data(as_text=True)
     assert (failed.instance.status, failed.stage) == ("running", "待缴费")
     retry = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "retry"))
-    assert (retry.actor, retry.role, retry.instance_id) == ("admin", "管理员", failed.instance_id)
+    assert (retry.actor, retry.role, retry.instance_id) == ("admin", "系统管理员", failed.instance_id)
     assert key not in client.get("/admin/errors").get_data(as_text=True)
 
 
@@ -146,7 +150,8 @@ def test_every_admin_route_refuses_other_roles(app: Flask, login: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("account", "home"), [("admin", "/admin/"), ("policy", "/studio/"), ("bianban", "/review/"), ("unit1", "/unit/")]
+    ("account", "home"),
+    [("admin", "/admin/users"), ("policy", "/studio/"), ("bianban", "/review/"), ("unit1", "/unit/")],
 )
 def test_each_role_lands_on_its_own_home_page(login: Any, account: str, home: str) -> None:
     assert login(account).get("/home").headers["Location"].endswith(home)

@@ -6,6 +6,7 @@ import click
 from flask import Flask
 
 from app.extensions import db
+from app.models.account import SYSTEM_ADMIN_ROLE
 from app.services import administration, regions
 from app.services import demo as demo_service
 from app.services.audit import Actor
@@ -50,14 +51,14 @@ def users() -> None:
 
 @users.command("create")
 @click.argument("username")
-@click.option("--role", required=True, help="审核或管理角色，如 编办、CONAC、电子政务中心、政策、管理员")
+@click.option("--role", required=True, help="审核或管理角色，如 编办、CONAC、政策、系统管理员、安全管理员、审计管理员")
 @click.option("--name", "display_name", required=True)
 @click.option("--office", "office_code", help="编办:区划代码 或 CONAC")
 @click.password_option()
 def create_user(username: str, role: str, display_name: str, office_code: str | None, password: str) -> None:
     try:
         account = administration.StaffAccount(username, display_name, role, password, office_code)
-        administration.create_staff_account(db.session, account, Actor("cli", "管理员"))
+        administration.create_staff_account(db.session, account, Actor("cli", SYSTEM_ADMIN_ROLE))
         db.session.commit()
     except ServiceRefusal as refusal:
         db.session.rollback()

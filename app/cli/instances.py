@@ -10,6 +10,7 @@ from app.cli.worker import worker
 from app.engine import get_engine
 from app.extensions import db
 from app.models import ProcessInstance, WorkItem
+from app.models.account import SYSTEM_ADMIN_ROLE
 from app.services import applications
 
 
@@ -83,7 +84,7 @@ def show_instance(business_key: str) -> None:
 @engine_errors
 def retry_instance(business_key: str, actor_name: str) -> None:
     """Replay the failed action of an application in error state."""
-    inst = get_engine().runner.retry(_instance(business_key).id, make_actor(actor_name, "管理员"))
+    inst = get_engine().runner.retry(_instance(business_key).id, make_actor(actor_name, SYSTEM_ADMIN_ROLE))
     click.echo(f"{inst.business_key}  {inst.stage}  [{inst.status}]")
 
 

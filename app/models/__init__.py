@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per subject."""
 
-from app.models.account import User
+from app.models.account import PasswordHistory, User
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.badge import Certificate
 from app.models.billing import Charge, Remittance
@@ -46,6 +46,7 @@ __all__ = [
     "MessageSubscription",
     "Office",
     "OutboxMessage",
+    "PasswordHistory",
     "PlacementCheck",
     "PlacementStatus",
     "ProcedureDraft",

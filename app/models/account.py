@@ -15,7 +15,12 @@ from app.models.org import Office, Role, Unit
 # Roles the code itself serves (the rest are rows of `role`): units, policy staff and administrators,
 # and the two offices of the fee procedure (编办 collects and remits, CONAC confirms: 认款).
 UNIT_ROLE, BIANBAN_ROLE, CONAC_ROLE = "单位", "编办", "CONAC"
-POLICY_ROLE, ADMIN_ROLE = "政策", "管理员"
+POLICY_ROLE = "政策"
+# 三员 (DOMAIN.md §7.2): three separate administrator roles; an account holds at most one of them, and none
+# of them reviews. System admin: accounts, offices, roles, retries, delivery; security admin: unlocks, resets,
+# sessions; audit admin: reads and verifies the audit trail, and nothing else.
+SYSTEM_ADMIN_ROLE, SECURITY_ADMIN_ROLE, AUDIT_ADMIN_ROLE = "系统管理员", "安全管理员", "审计管理员"
+ADMIN_ROLES = (SYSTEM_ADMIN_ROLE, SECURITY_ADMIN_ROLE, AUDIT_ADMIN_ROLE)
 # Which pages a role's users get (role.audience).
 UNIT_AUDIENCE, REVIEWER_AUDIENCE, STAFF_AUDIENCE = "unit", "reviewer", "staff"
 
@@ -34,7 +39,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Set by an admin's reset: the next login must choose a new password before anything else.
+    # Set by an admin's reset and on accounts an admin creates: the next login must choose a new password first.
     must_change_password: Mapped[bool] = mapped_column(default=False)
 
     unit: Mapped[Unit | None] = relationship()
@@ -53,3 +58,12 @@ class User(UserMixin, db.Model):
     @property
     def office_code(self) -> str | None:
         return self.office.code if self.office else None
+
+
+class PasswordHistory(db.Model):
+    """An argon2 hash of a password the account has had, so a change cannot go back to a recent one."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -9,7 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Contact, Domain, Office, Unit, User
-from app.models.account import ADMIN_ROLE, BIANBAN_ROLE, CONAC_ROLE, POLICY_ROLE, UNIT_ROLE
+from app.models.account import (
+    AUDIT_ADMIN_ROLE,
+    BIANBAN_ROLE,
+    CONAC_ROLE,
+    POLICY_ROLE,
+    SECURITY_ADMIN_ROLE,
+    SYSTEM_ADMIN_ROLE,
+    UNIT_ROLE,
+)
 from app.services.accounts import hash_password
 from app.services.calendar import add_years
 from app.taskforms.formats import domain_suffix, to_ascii_domain
@@ -26,7 +34,9 @@ DEMO_STAFF = (
     ("conac2", CONAC_ROLE, "CONAC 复审员二", "CONAC"),
     ("zhongxin", ZHONGXIN_ROLE, "中央编办电子政务中心 审核员", "电子政务中心"),
     ("policy", POLICY_ROLE, "政策制定人员", None),
-    ("admin", ADMIN_ROLE, "系统管理员", None),
+    ("admin", SYSTEM_ADMIN_ROLE, "系统管理员", None),  # 三员: three accounts, three people
+    ("secadmin", SECURITY_ADMIN_ROLE, "安全管理员", None),
+    ("auditor", AUDIT_ADMIN_ROLE, "审计管理员", None),
 )
 
 DEMO_OFFICES = (

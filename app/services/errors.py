@@ -11,6 +11,10 @@ class ServiceRefusal(Exception):
         self.message = message
         self.field = field
 
+    def each(self) -> list[ServiceRefusal]:
+        """The single refusals, so a form puts each message beside its own field."""
+        return [self]
+
 
 class ServiceRefusals(ServiceRefusal):
     """Several rules said no at once (one per field), so a form shows every problem in one round."""
@@ -18,3 +22,6 @@ class ServiceRefusals(ServiceRefusal):
     def __init__(self, refusals: list[ServiceRefusal]) -> None:
         super().__init__("；".join(r.message for r in refusals), refusals[0].field)
         self.refusals = refusals
+
+    def each(self) -> list[ServiceRefusal]:
+        return self.refusals

@@ -33,6 +33,7 @@ def _numeral_in_interface_language(value: object) -> str:
 
 
 def _audience_blueprints() -> list:
+    from app.web.admin.audit import blueprint as admin_audit
     from app.web.admin.delivery import blueprint as admin_delivery
     from app.web.admin.routes import blueprint as admin
     from app.web.applications.routes import blueprint as applications
@@ -50,5 +51,5 @@ def _audience_blueprints() -> list:
 
     return [
         *(wizard, worklist, applications, billing, domains, units, messages),
-        *(admin, admin_delivery, studio, badges, badge_public, red_pages, placement),
+        *(admin, admin_delivery, admin_audit, studio, badges, badge_public, red_pages, placement),
     ]

@@ -41,6 +41,7 @@ from tests.conftest import BIANBAN, TEST_APPLICATION, UNIT, add_domain, reject
 ATTACK = "IDOR"
 STAFF = ["bianban", "conac", "policy", "admin"]
 NOT_THE_OFFICE = ["unit1", "unit2", "dongsheng", "zhongxin", "policy", "admin"]
+NOT_SECURITY, NOT_SYSTEM = ["admin", "auditor"], ["secadmin", "auditor"]  # the other two of the 三员
 # (method, path template, accounts that must be refused, owner account whose GET must succeed or None)
 ROUTES: list[tuple[str, str, list[str], str | None]] = [
     ("GET", "/unit/applications/{returned_key}", ["unit2", *STAFF], "unit1"),
@@ -93,11 +94,15 @@ ROUTES: list[tuple[str, str, list[str], str | None]] = [
         None,
     ),
     ("POST", "/messages/{message_id}/read", ["unit2", "bianban", "dongsheng"], None),
-    ("GET", "/admin/users/{user_id}/password", ["unit1", "bianban", "conac", "policy"], "admin"),
-    ("POST", "/admin/users/{user_id}/password", ["unit1", "bianban", "conac", "policy"], None),
-    ("POST", "/admin/users/{user_id}/unlock", ["unit1", "bianban", "conac", "policy"], None),
-    ("POST", "/admin/outbox/{outbox_id}/retry", ["unit1", "bianban", "conac", "policy"], None),
-    ("POST", "/admin/errors/{returned_key}/retry", ["unit1", "bianban", "conac", "policy"], None),
+    # 三员: the security admin's actions on an account, the system admin's on roles, retries and delivery.
+    ("GET", "/admin/users/{user_id}/password", ["unit1", "bianban", "conac", "policy", *NOT_SECURITY], "secadmin"),
+    ("POST", "/admin/users/{user_id}/password", ["unit1", "bianban", "conac", "policy", *NOT_SECURITY], None),
+    ("POST", "/admin/users/{user_id}/unlock", ["unit1", "bianban", "conac", "policy", *NOT_SECURITY], None),
+    ("POST", "/admin/users/{user_id}/sessions/end", ["unit1", "bianban", "conac", "policy", *NOT_SECURITY], None),
+    ("GET", "/admin/users/{user_id}/role", ["unit1", "bianban", "conac", "policy", *NOT_SYSTEM], "admin"),
+    ("POST", "/admin/users/{user_id}/role", ["unit1", "bianban", "conac", "policy", *NOT_SYSTEM], None),
+    ("POST", "/admin/outbox/{outbox_id}/retry", ["unit1", "bianban", "conac", "policy", *NOT_SYSTEM], None),
+    ("POST", "/admin/errors/{returned_key}/retry", ["unit1", "bianban", "conac", "policy", *NOT_SYSTEM], None),
     ("GET", "/hy/{other_page_id}/images/{image_id}.jpg", [None], None),  # A's image under B's page
     ("GET", "/hy/{page_id}/", [None], None),  # A's page is not published
     ("GET", "/hy/{page_id}/news/{news_id}", [None], None),

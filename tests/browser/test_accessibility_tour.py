@@ -13,7 +13,7 @@ from playwright.sync_api import Page
 
 from tests.browser.test_site_review_journey import log_in
 
-ACCOUNTS = ("unit1", "bianban", "conac", "zhongxin", "policy", "admin")
+ACCOUNTS = ("unit1", "bianban", "conac", "zhongxin", "policy", "admin", "secadmin", "auditor")
 
 
 def visit(page: Page, path: str, shot: Any, name: str) -> None:

@@ -11,12 +11,11 @@ from werkzeug.wrappers import Response
 
 from app.engine import get_engine
 from app.extensions import db
-from app.models.account import ADMIN_ROLE
 from app.services import delivery, mail, sms
-from app.web.access import gate
+from app.web.admin.permissions import admin_gate
 
 blueprint = Blueprint("admin_delivery", __name__, url_prefix="/admin")
-gate(blueprint, ADMIN_ROLE)
+admin_gate(blueprint)
 _OUTBOX_FILTERS = ("status", "channel", "page")
 
 

@@ -22,6 +22,11 @@ class StaffForm(PolicyForm):
     confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])
 
 
+class RoleChangeForm(PolicyForm):
+    role = SelectField(_l("角色"), choices=[], validate_choice=False)
+    office = SelectField(_l("所属机构"), choices=[], validate_choice=False)
+
+
 class PasswordResetForm(PolicyForm):
     password = PasswordField(_l("临时密码"), validators=[DataRequired(_l("请填写临时密码"))])
     confirm = PasswordField(_l("确认临时密码"), validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])

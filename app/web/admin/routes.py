@@ -1,4 +1,5 @@
-"""Administrators: staff accounts, and applications stuck in the error state (重试)."""
+"""Administrators (三员, permissions.py): staff accounts and their roles, unlocks, resets and sessions, and
+applications stuck in the error state (重试)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,26 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
 from app.models import User
-from app.models.account import ADMIN_ROLE
 from app.services import administration, applications, organisation, regions
 from app.services.errors import ServiceRefusal
-from app.web.access import current_actor, gate
-from app.web.admin.forms import OfficeForm, PasswordResetForm, RoleForm, StaffForm
+from app.web.access import current_actor
+from app.web.admin.forms import OfficeForm, PasswordResetForm, RoleChangeForm, RoleForm, StaffForm
+from app.web.admin.permissions import HOME_BY_ADMIN_ROLE, admin_gate, may_open
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
-gate(blueprint, ADMIN_ROLE)
+admin_gate(blueprint)
+blueprint.add_app_template_global(may_open, "admin_may")
 
 
 @blueprint.get("/")
 def index() -> Response:
-    return redirect(url_for("admin.list_users"))
+    return redirect(url_for(HOME_BY_ADMIN_ROLE[current_user.role]))
 
 
 @blueprint.get("/users")
@@ -48,15 +51,51 @@ def reset_password(user_id: int) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             administration.reset_password(db.session, user, form.password.data, current_actor(), datetime.now(UTC))
-        except ServiceRefusal as refusal:
+        except ServiceRefusal as refused:
             db.session.rollback()
-            form.password.errors.append(refusal.message)
+            form.password.errors.extend(refusal.message for refusal in refused.each())
         else:
             db.session.commit()
             flash(_("已重置 %(username)s 的密码，该账号下次登录须修改密码", username=user.username), "success")
             return redirect(url_for("admin.list_users"))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/password_reset.html", form=form, user=user), status
+
+
+@blueprint.post("/users/<int:user_id>/sessions/end")
+def end_sessions(user_id: int) -> Response:
+    user = _user_or_404(user_id)
+    ended = administration.end_sessions(db.session, user, current_actor())
+    db.session.commit()
+    flash(_("已结束 %(username)s 的 %(count)s 个会话", username=user.username, count=ended), "success")
+    return redirect(url_for("admin.list_users"))
+
+
+@blueprint.route("/users/<int:user_id>/role", methods=["GET", "POST"])
+def change_role(user_id: int) -> Response | tuple[str, int]:
+    user = _user_or_404(user_id)
+    form = RoleChangeForm(data={"role": user.role, "office": user.office_code or ""})
+    _fill_role_choices(form)
+    if form.validate_on_submit():
+        try:
+            administration.change_role(db.session, user, form.role.data, form.office.data or None, current_actor())
+        except ServiceRefusal as refusal:
+            db.session.rollback()
+            getattr(form, refusal.field or "role", form.role).errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("已将 %(username)s 的角色改为 %(role)s", username=user.username, role=user.role), "success")
+            return redirect(url_for("admin.list_users"))
+    return render_template("admin/role_change.html", form=form, user=user), 200 if request.method == "GET" else 400
+
+
+def _fill_role_choices(form: StaffForm | RoleChangeForm) -> None:
+    """The staff roles, and the offices a reviewer may belong to (none for policy staff and admins)."""
+    form.role.choices = [SelectChoice(r, r) for r in administration.staff_roles(db.session)]
+    form.office.choices = [
+        SelectChoice("", _("（不属于审核机构）")),
+        *(SelectChoice(o.code, f"{o.name}（{o.kind}）") for o in administration.offices(db.session)),
+    ]
 
 
 def _user_or_404(user_id: int) -> User:
@@ -69,12 +108,7 @@ def _user_or_404(user_id: int) -> User:
 @blueprint.route("/users/new", methods=["GET", "POST"])
 def create_user() -> Response | tuple[str, int]:
     form = StaffForm()
-    form.role.choices = [SelectChoice(r, r) for r in administration.staff_roles(db.session)]
-    offices = administration.offices(db.session)
-    form.office.choices = [
-        SelectChoice("", _("（不属于审核机构）")),
-        *(SelectChoice(o.code, f"{o.name}（{o.kind}）") for o in offices),
-    ]
+    _fill_role_choices(form)
     if form.validate_on_submit():
         account = administration.StaffAccount(
             username=form.username.data.strip(),
@@ -85,9 +119,10 @@ def create_user() -> Response | tuple[str, int]:
         )
         try:
             user = administration.create_staff_account(db.session, account, current_actor())
-        except ServiceRefusal as refusal:
+        except ServiceRefusal as refused:
             db.session.rollback()
-            getattr(form, refusal.field or "username", form.username).errors.append(refusal.message)
+            for refusal in refused.each():
+                getattr(form, refusal.field or "username", form.username).errors.append(refusal.message)
         else:
             db.session.commit()
             flash(_("已创建账号 %(username)s（%(role)s）", username=user.username, role=user.role), "success")

@@ -12,15 +12,16 @@ from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db, limiter
 from app.models import User
-from app.models.account import ADMIN_ROLE, POLICY_ROLE, REVIEWER_AUDIENCE, UNIT_ROLE
+from app.models.account import POLICY_ROLE, REVIEWER_AUDIENCE, UNIT_ROLE
 from app.services import accounts, audit, regions, sessions
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal, ServiceRefusals
+from app.web.admin.permissions import HOME_BY_ADMIN_ROLE
 from app.web.auth.forms import LoginForm, PasswordChangeForm, RegistrationForm
 
 blueprint = Blueprint("auth", __name__)
 
-HOME_BY_ROLE = {UNIT_ROLE: "wizard.home", POLICY_ROLE: "studio.index", ADMIN_ROLE: "admin.index"}
+HOME_BY_ROLE = {UNIT_ROLE: "wizard.home", POLICY_ROLE: "studio.index", **HOME_BY_ADMIN_ROLE}
 
 
 def home_url() -> str:
@@ -59,8 +60,8 @@ def login() -> str | Response | tuple[str, int]:
         _start_session(user, now)
         audit.record(db.session, Actor(user.username, user.role, ip), "login")
         db.session.commit()
-        if user.must_change_password:
-            flash(_("管理员已重置您的密码，请先设置新密码。"), "warning")
+        if accounts.must_choose_password(user, now):
+            flash(_choose_password_reason(user, now), "warning")
             return redirect(url_for("auth.change_password"))
         return redirect(home_url())
     return render_template("auth/login.html", form=form)
@@ -74,6 +75,13 @@ def login_throttled(error: Exception) -> tuple[str, int]:
     form = LoginForm()
     form.password.errors = [accounts.LOCKED]
     return render_template("auth/login.html", form=form), 429
+
+
+def _choose_password_reason(user: User, now: datetime) -> str:
+    if user.must_change_password:
+        return _("首次登录或管理员重置密码后，须先设置您自己的新密码。")
+    days = accounts.password_policy().max_age.days
+    return _("您的密码已超过 %(days)s 天未修改，已经过期，请先设置新密码。", days=days)
 
 
 def _start_session(user: User, now: datetime) -> None:
@@ -110,27 +118,43 @@ def change_password() -> str | Response | tuple[str, int]:
         user, now = current_user._get_current_object(), datetime.now(UTC)
         try:
             accounts.change_password(db.session, user, form.current.data, form.password.data, now)
-        except ServiceRefusal as refusal:
+        except ServiceRefusal as refused:
             db.session.rollback()
-            getattr(form, refusal.field or "password").errors.append(refusal.message)
-            return render_template("auth/password.html", form=form), 400
+            for refusal in refused.each():
+                getattr(form, refusal.field or "password").errors.append(refusal.message)
+            return _password_page(form), 400
         audit.record(db.session, Actor(user.username, user.role, request.remote_addr), "password_change")
         _start_session(user, now)  # every other session of the account has ended
         db.session.commit()
         flash(_("密码已修改，其他设备上的登录已全部退出。"), "success")
         return redirect(home_url())
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/password.html", form=form), status
+    return _password_page(form), status
+
+
+def _password_page(form: PasswordChangeForm) -> str:
+    rule = accounts.password_rule_text(current_user.role)
+    history = accounts.password_policy().history
+    return render_template("auth/password.html", form=form, rule=rule, history=history)
 
 
 @blueprint.before_app_request
 def _require_new_password() -> Response | None:
-    """After an admin's reset the account can do nothing but choose a new password (or leave)."""
-    if not current_user.is_authenticated or not current_user.must_change_password:
+    """After an admin's reset, at a new staff account's first login and once the password expired,
+    the account can do nothing but choose a new password (or leave)."""
+    if not current_user.is_authenticated or not accounts.must_choose_password(current_user, datetime.now(UTC)):
         return None
     if request.endpoint in ("auth.change_password", "auth.logout", "static"):
         return None
     return redirect(url_for("auth.change_password"))
+
+
+@blueprint.app_context_processor
+def _password_expiry_notice() -> dict[str, int | None]:
+    """Days until a staff password expires, for the notice on every page once the warning period began."""
+    if not current_user.is_authenticated:
+        return {"password_days_left": None}
+    return {"password_days_left": accounts.days_until_expiry_notice(current_user, datetime.now(UTC))}
 
 
 @blueprint.route("/register", methods=["GET", "POST"])

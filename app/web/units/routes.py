@@ -81,9 +81,9 @@ def reset_password(unit_id: int) -> Response | tuple[str, int]:
     if form.validate():
         try:
             account = unit_admin.reset_password(db.session, unit, form.password.data, current_actor(), _now())
-        except ServiceRefusal as refusal:
+        except ServiceRefusal as refused:
             db.session.rollback()
-            form.password.errors = [*form.password.errors, refusal.message]
+            form.password.errors = [*form.password.errors, *(refusal.message for refusal in refused.each())]
         else:
             db.session.commit()
             flash(
