@@ -108,7 +108,8 @@ def backend_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         url = f"{PG_SERVER}/{database}"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
     app.config["BACKEND"] = request.param
-    app.before_request(_forget_request_user)
+    # first, before the app's own gates read current_user
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_request_user)
     with app.app_context():
         upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
     yield app
@@ -319,12 +320,12 @@ def regions_loaded(app: Flask) -> None:
 
 @pytest.fixture
 def login(client: Any, demo: dict[str, Any]) -> Any:
-    """Log the test client in as a demo account; returns the client."""
-    from app.services.demo import DEMO_PASSWORD
+    """Log the test client in as a demo account (staff with the second factor); returns the client."""
+    from tests.second_factor_login import log_in
 
     def as_user(username: str) -> Any:
         client.post("/logout")
-        response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        response = log_in(client, username)
         assert response.status_code == 302, response.get_data(as_text=True)
         return client
 

@@ -27,6 +27,7 @@ from app.services.errors import ServiceRefusal
 from app.services.masking import mask_text
 from app.web.admin.permissions import ADMIN_PAGES
 from tests.conftest import BIANBAN, TEST_APPLICATION, UNIT, audit_guards_lifted
+from tests.second_factor_login import log_in
 
 ADMINS = {"admin": SYSTEM_ADMIN_ROLE, "secadmin": SECURITY_ADMIN_ROLE, "auditor": AUDIT_ADMIN_ROLE}
 ADMIN_BLUEPRINTS = ("admin.", "admin_delivery.", "admin_audit.")
@@ -90,7 +91,7 @@ def test_the_security_admin_ends_an_accounts_sessions(app: Flask, login: Any) ->
     reviewer = app.test_client()
     from app.services.demo import DEMO_PASSWORD
 
-    reviewer.post("/login", data={"username": "bianban", "password": DEMO_PASSWORD})
+    log_in(reviewer, "bianban", DEMO_PASSWORD)
     assert reviewer.get("/review/").status_code == 200
     response = login("secadmin").post(f"/admin/users/{user('bianban').id}/sessions/end", follow_redirects=True)
     assert "已结束 bianban 的 1 个会话" in response.get_data(as_text=True)

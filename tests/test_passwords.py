@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import PasswordHistory, User
 from app.services import accounts
 from app.services.demo import DEMO_PASSWORD
+from tests.second_factor_login import log_in
 
 STAFF_RULE = "至少包含大写字母、小写字母、数字、符号中的三类"
 
@@ -124,7 +125,7 @@ def test_a_staff_password_warns_before_it_expires(app: Flask, login: Any) -> Non
 
 def test_an_expired_staff_password_allows_nothing_but_a_change(app: Flask, client: Any, demo: dict[str, Any]) -> None:
     _password_set_days_ago("bianban", 91)
-    response = client.post("/login", data={"username": "bianban", "password": DEMO_PASSWORD})
+    response = log_in(client, "bianban", DEMO_PASSWORD)
     assert response.headers["Location"].endswith("/account/password")
     assert "已经过期" in client.get("/account/password").get_data(as_text=True)
     assert client.get("/review/").headers["Location"].endswith("/account/password")
@@ -149,8 +150,8 @@ def test_accounts_made_by_an_admin_or_the_cli_choose_their_own_password_at_first
     assert result.exit_code == 0, result.output
     assert _user("zhengce2").must_change_password
 
-    response = client.post("/login", data={"username": "zhengce2", "password": "Studio-42-kq"})
-    assert response.headers["Location"].endswith("/account/password")
+    response = log_in(client, "zhengce2", "Studio-42-kq")  # a new account: enrols its second factor first
+    assert 'href="/account/password"' in response.get_data(as_text=True)  # then goes on to its own password
     assert client.get("/studio/").headers["Location"].endswith("/account/password")
     same = _change(client, "Studio-42-kq", "Studio-42-kq")
     assert same.status_code == 400 and "新密码不能与当前密码相同" in same.get_data(as_text=True)
@@ -159,6 +160,6 @@ def test_accounts_made_by_an_admin_or_the_cli_choose_their_own_password_at_first
 
 
 def test_demo_accounts_need_no_change_at_first_login(client: Any, demo: dict[str, Any]) -> None:
-    response = client.post("/login", data={"username": "bianban", "password": DEMO_PASSWORD})
+    response = log_in(client, "bianban", DEMO_PASSWORD)
     assert response.headers["Location"].endswith("/review/")
     assert client.get("/review/").status_code == 200

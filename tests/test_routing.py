@@ -20,6 +20,7 @@ from app.models import AuditEvent, Office, ProcessInstance, Role
 from app.services import regions
 from app.services.audit import Actor
 from tests.conftest import DIAGRAMS, TESTS_ROOT, UNIT, Application, deploy_xml, ensure_office
+from tests.second_factor_login import log_in
 
 ENTRY = {"domain_name": "测试", "years": 1}
 ADMIN = Actor("admin-user", "管理员")
@@ -106,7 +107,7 @@ def test_a_new_role_and_its_office_added_in_the_admin_pages_work_without_code(
     assert application.task().office_code == "省级编办:150000"  # the nearest office above the unit's region
     admin.post("/logout")
     reviewer = admin
-    assert reviewer.post("/login", data={"username": "nmbb", "password": "Kq7p2026xz"}).status_code == 302
+    assert log_in(reviewer, "nmbb", "Kq7p2026xz").status_code == 200  # second factor enrolled: recovery codes
     own = {"current": "Kq7p2026xz", "password": "Steppe-own-2026", "confirm": "Steppe-own-2026"}  # first login
     assert reviewer.post("/account/password", data=own).status_code == 302
     page = reviewer.get("/review/").get_data(as_text=True)

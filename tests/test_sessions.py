@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEvent, User, UserSession
 from app.services.demo import DEMO_PASSWORD
+from tests.second_factor_login import log_in
 
 NEW_PASSWORD = "Qx7pLm2026"
 
@@ -50,7 +51,7 @@ def test_a_cookie_captured_before_logout_no_longer_works(app: Flask, login: Any)
 def test_login_starts_a_new_session(app: Flask, client: Any, demo: dict[str, Any]) -> None:
     client.get("/login?lang=zh_CN")  # an anonymous session, as an attacker could plant it
     before = _cookie(client)
-    client.post("/login", data={"username": "bianban", "password": DEMO_PASSWORD})
+    log_in(client, "bianban", DEMO_PASSWORD)
     after = _cookie(client)
     assert after != before
     assert _replay(app, before) == 302  # a cookie planted before the login is not logged in (no fixation)
@@ -60,7 +61,7 @@ def test_a_password_change_ends_every_other_session(app: Flask, login: Any) -> N
     first = login("bianban")
     elsewhere = _cookie(first)
     second = app.test_client()
-    second.post("/login", data={"username": "bianban", "password": DEMO_PASSWORD})
+    log_in(second, "bianban", DEMO_PASSWORD)
     response = second.post(
         "/account/password", data={"current": DEMO_PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     )
@@ -86,14 +87,14 @@ def test_a_refused_password_change_says_why_and_keeps_the_old_password(
     response = client.post("/account/password", data={"current": current, "password": new, "confirm": new})
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     client.post("/logout")
-    assert client.post("/login", data={"username": "bianban", "password": DEMO_PASSWORD}).status_code == 302
+    assert log_in(client, "bianban", DEMO_PASSWORD).status_code == 302
 
 
 def test_an_admin_reset_ends_the_sessions_and_forces_a_new_password(app: Flask, login: Any) -> None:
     reviewer = login("bianban")
     captured = _cookie(reviewer)
     admin = app.test_client()
-    admin.post("/login", data={"username": "secadmin", "password": DEMO_PASSWORD})  # resets: the security admin
+    log_in(admin, "secadmin", DEMO_PASSWORD)  # resets: the security admin
     user = _user("bianban")
     temporary = "Tmp8kq2026"
     response = admin.post(f"/admin/users/{user.id}/password", data={"password": temporary, "confirm": temporary})
@@ -101,7 +102,7 @@ def test_an_admin_reset_ends_the_sessions_and_forces_a_new_password(app: Flask, 
     assert _replay(app, captured) == 302
 
     fresh = app.test_client()
-    fresh.post("/login", data={"username": "bianban", "password": temporary})
+    log_in(fresh, "bianban", temporary)
     assert fresh.get("/review/").headers["Location"].endswith("/account/password")  # nothing else until changed
     changed = fresh.post(
         "/account/password", data={"current": temporary, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
-from flask import Flask
+from flask import Flask, current_app
+from sqlalchemy import select
 
 from app.extensions import db
+from app.models import User
 from app.models.account import SYSTEM_ADMIN_ROLE
-from app.services import administration, regions
+from app.services import administration, regions, second_factor
 from app.services import demo as demo_service
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal
@@ -64,3 +68,15 @@ def create_user(username: str, role: str, display_name: str, office_code: str | 
         db.session.rollback()
         raise click.ClickException(refusal.message) from refusal
     click.echo(f"已创建账号 {username}（{role}）")
+
+
+@users.command("totp")
+@click.argument("username")
+def print_totp(username: str) -> None:
+    """The current second-factor code of a demo staff account (refused in production)."""
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("生产环境不提供此命令")
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or user.totp_secret != demo_service.DEMO_TOTP_SECRET:
+        raise click.ClickException(f"{username} 不是使用演示密钥的演示工作人员账号")
+    click.echo(second_factor.current_code(user.totp_secret, datetime.now(UTC)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -41,6 +41,12 @@ class User(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by an admin's reset and on accounts an admin creates: the next login must choose a new password first.
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    # Second factor of a staff account (DOMAIN.md §7.1): the base32 TOTP secret (never logged), the last
+    # accepted 30-second step (a code of that step or an earlier one cannot be replayed) and a JSON list of
+    # argon2 hashes of the unused recovery codes. No secret: the account must enrol at its next login.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    totp_recovery_hashes: Mapped[str | None] = mapped_column(Text)
 
     unit: Mapped[Unit | None] = relationship()
     office: Mapped[Office | None] = relationship()

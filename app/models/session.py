@@ -20,3 +20,7 @@ class UserSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ip: Mapped[str | None] = mapped_column(String(45))
+    # When this login passed the second factor; a staff session without it reaches only the code pages.
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The secret offered on the enrolment page until a code confirms it: kept here, not in the cookie.
+    pending_totp_secret: Mapped[str | None] = mapped_column(String(64))

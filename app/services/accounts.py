@@ -138,6 +138,11 @@ def is_locked(user: User, now: datetime) -> bool:
     return user.locked_until is not None and user.locked_until > now
 
 
+def count_failed_login(session: Session, user: User, now: datetime, ip: str | None) -> None:
+    """A wrong second-factor code counts like a wrong password (app.services.second_factor)."""
+    _count_failure(session, user, now, ip)
+
+
 def _count_failure(session: Session, user: User, now: datetime, ip: str | None) -> None:
     user.failed_logins += 1
     if user.failed_logins >= MAX_FAILED_LOGINS:

@@ -23,6 +23,9 @@ from app.services.calendar import add_years
 from app.taskforms.formats import domain_suffix, to_ascii_domain
 
 DEMO_PASSWORD = "demo2026pw"
+# The published TOTP secret every demo staff account is enrolled with, so the demo needs no phone
+# (README: `flask users totp <name>` prints the current code). Never used outside the demo seed.
+DEMO_TOTP_SECRET = "DEMOSTAFFTOTPKEYZHENGWUGONGYIABC"
 DEMO_DOMAINS = ("鄂尔多斯市人民政府办公室.政务", "鄂尔多斯市第一人民医院.公益", "国家某某局.政务")
 ZHONGXIN_ROLE = "电子政务中心"  # a national role: one office for the whole country (migration 20261130_2000)
 # (username, role, display name, office code or unit index)
@@ -168,6 +171,7 @@ def _staff_account(session: Session, username: str, role: str, display_name: str
             password_hash=_demo_password_hash(),
             role=role,
             office=office,
+            totp_secret=DEMO_TOTP_SECRET,
         )
         session.add(user)
     return user

@@ -67,3 +67,19 @@ def end_all_sessions(session: Session, user_id: int) -> int:
     """End every session of an account (logout, password change, reset, lock); returns how many."""
     result = session.execute(delete(UserSession).where(UserSession.user_id == user_id))
     return int(result.rowcount or 0)
+
+
+def current_row(session: Session, token: str | None) -> UserSession | None:
+    """The server-side row of the cookie's session (the second-factor mark and pending enrolment live here)."""
+    if not token:
+        return None
+    return session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
+
+
+def mark_second_factor(session: Session, token: str | None, now: datetime) -> None:
+    """This login has passed its second factor; the offered enrolment secret is no longer needed."""
+    session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == _digest(token or ""))
+        .values(second_factor_at=now, pending_totp_secret=None)
+    )

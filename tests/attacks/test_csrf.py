@@ -18,6 +18,7 @@ from flask import Flask
 from app import create_app
 from app.services.demo import DEMO_PASSWORD
 from tests.attacks.tally import attempt
+from tests.second_factor_login import log_in
 
 ATTACK = "CSRF"
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -58,7 +59,7 @@ def _token(client: Any, path: str = "/login") -> str:
 def _logged_in(app: Flask, username: str) -> Any:
     client = app.test_client()
     token = _token(client)
-    response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token})
+    response = log_in(client, username, DEMO_PASSWORD, csrf_token=token)
     assert response.status_code == 302, "a login with its token must work"
     return client
 

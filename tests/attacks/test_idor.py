@@ -37,6 +37,7 @@ from app.services import red_pages
 from app.services.demo import DEMO_PASSWORD
 from tests.attacks.tally import attempt
 from tests.conftest import BIANBAN, TEST_APPLICATION, UNIT, add_domain, reject
+from tests.second_factor_login import log_in
 
 ATTACK = "IDOR"
 STAFF = ["bianban", "conac", "policy", "admin"]
@@ -99,6 +100,12 @@ ROUTES: list[tuple[str, str, list[str], str | None]] = [
     ("POST", "/admin/users/{user_id}/password", ["unit1", "bianban", "conac", "policy", *NOT_SECURITY], None),
     ("POST", "/admin/users/{user_id}/unlock", ["unit1", "bianban", "conac", "policy", *NOT_SECURITY], None),
     ("POST", "/admin/users/{user_id}/sessions/end", ["unit1", "bianban", "conac", "policy", *NOT_SECURITY], None),
+    (
+        "POST",
+        "/admin/users/{user_id}/second-factor/reset",
+        ["unit1", "bianban", "conac", "policy", *NOT_SECURITY],
+        None,
+    ),
     ("GET", "/admin/users/{user_id}/role", ["unit1", "bianban", "conac", "policy", *NOT_SYSTEM], "admin"),
     ("POST", "/admin/users/{user_id}/role", ["unit1", "bianban", "conac", "policy", *NOT_SYSTEM], None),
     ("POST", "/admin/outbox/{outbox_id}/retry", ["unit1", "bianban", "conac", "policy", *NOT_SYSTEM], None),
@@ -223,7 +230,7 @@ class Browsers(dict[str | None, Any]):
     def __missing__(self, account: str | None) -> Any:
         client = self.app.test_client()
         if account is not None:
-            response = client.post("/login", data={"username": account, "password": DEMO_PASSWORD})
+            response = log_in(client, account, DEMO_PASSWORD)
             assert response.status_code == 302, f"{account} cannot log in"
         self[account] = client
         return client

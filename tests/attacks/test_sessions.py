@@ -11,6 +11,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from app.services.demo import DEMO_PASSWORD
 from tests.attacks.tally import attempt
+from tests.second_factor_login import log_in
 
 ATTACK = "session fixation and replay"
 # Each role's home page: 200 when the cookie is a live session, a redirect to the login page otherwise.
@@ -57,7 +58,7 @@ class TestFixation:
             else:
                 client.get("/login?lang=en")
             before = _cookie(client)
-            assert client.post("/login", data={"username": "bianban", "password": DEMO_PASSWORD}).status_code == 302
+            assert log_in(client, "bianban", DEMO_PASSWORD).status_code == 302
             assert _cookie(client) != before
             assert _status_with(app, before, "/review/") == 302
 

@@ -23,6 +23,7 @@ from app import create_app
 from app.engine import get_engine
 from app.extensions import db
 from app.services import demo, regions
+from tests.second_factor_login import LIVE_APPS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -55,6 +56,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         demo.seed(db.session)
         db.session.commit()
         get_engine().deploy_folder("browser-tests")
+    LIVE_APPS.append(app)
     yield app
 
 

@@ -33,9 +33,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Domain, RedPage, Unit
 from app.services import badges
-from app.services.demo import DEMO_PASSWORD
 from app.taskforms.formats import to_ascii_domain
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.browser.test_site_review_journey import log_in  # the second factor included
 
 UNIT_NAME = "鄂尔多斯市人民政府办公室"
 DOMAIN = "鄂尔多斯市人民政府办公室.政务"
@@ -84,14 +84,6 @@ def banner_image(path: Path) -> Path:
     image.save(out, format="PNG")
     path.write_bytes(out.getvalue())
     return path
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("button", name="退出")).to_be_visible()
 
 
 def open_section(page: Page, name: str) -> None:

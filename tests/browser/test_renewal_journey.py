@@ -26,8 +26,8 @@ from app.engine import get_engine
 from app.extensions import db
 from app.models import Charge, Domain, ProcessInstance, Unit
 from app.services import tariffs
-from app.services.demo import DEMO_PASSWORD
 from app.taskforms.formats import to_ascii_domain
+from tests.browser.test_site_review_journey import log_in  # the second factor included
 
 FIRST, SECOND = "鄂尔多斯市人民政府办公室网站.政务", "鄂尔多斯市政府信息公开.政务"
 LATER = "鄂尔多斯市第一人民医院网站.公益"
@@ -61,14 +61,6 @@ def tariff_of(live_app: Flask) -> int:
         definitions = get_engine().definitions
         compiled = definitions.compiled(definitions.latest(db.session, "domain_renewal"))
         return tariffs.fees_on(compiled.process_properties, date.today())["政务"]
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("button", name="退出")).to_be_visible()
 
 
 def test_bianban_renews_two_domains_of_a_unit_and_confirms_the_fee(live_app: Flask, new_page: Any, shot: Any) -> None:

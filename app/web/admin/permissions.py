@@ -28,6 +28,7 @@ ADMIN_PAGES: dict[str, tuple[str, ...]] = {
     "admin.unlock_user": SECURITY,
     "admin.reset_password": SECURITY,
     "admin.end_sessions": SECURITY,
+    "admin.reset_second_factor": SECURITY,
     "admin_audit.trail": AUDIT,
     "admin_audit.verify": AUDIT,
 }

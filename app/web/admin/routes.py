@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
 from app.models import User
-from app.services import administration, applications, organisation, regions
+from app.services import administration, applications, organisation, regions, second_factor
 from app.services.errors import ServiceRefusal
 from app.web.access import current_actor
 from app.web.admin.forms import OfficeForm, PasswordResetForm, RoleChangeForm, RoleForm, StaffForm
@@ -68,6 +68,20 @@ def end_sessions(user_id: int) -> Response:
     ended = administration.end_sessions(db.session, user, current_actor())
     db.session.commit()
     flash(_("已结束 %(username)s 的 %(count)s 个会话", username=user.username, count=ended), "success")
+    return redirect(url_for("admin.list_users"))
+
+
+@blueprint.post("/users/<int:user_id>/second-factor/reset")
+def reset_second_factor(user_id: int) -> Response:
+    user = _user_or_404(user_id)
+    try:
+        second_factor.reset(db.session, user, current_actor())
+    except ServiceRefusal as refusal:
+        db.session.rollback()
+        flash(refusal.message, "danger")
+        return redirect(url_for("admin.list_users"))
+    db.session.commit()
+    flash(_("已重置 %(username)s 的第二因素，该账号下次登录须重新设置", username=user.username), "success")
     return redirect(url_for("admin.list_users"))
 
 

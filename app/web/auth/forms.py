@@ -68,6 +68,15 @@ class PasswordChangeForm(PolicyForm):
     confirm = PasswordField(_l("确认新密码"), validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])
 
 
+class SecondFactorForm(PolicyForm):
+    # A 6-digit code from the authenticator, or (on the code page) a recovery code such as 3f9a1-07c2e.
+    code = StringField(
+        _l("验证码"),
+        validators=[required(_l("验证码")), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "autofocus": True},
+    )
+
+
 class RegistrationForm(PolicyForm):
     unit_type = SelectField(_l("用户类型"), choices=UNIT_TYPES, validators=[required(_l("用户类型"))])
     name = StringField(

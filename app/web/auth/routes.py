@@ -13,11 +13,11 @@ from wtforms.fields.choices import SelectChoice
 from app.extensions import db, limiter
 from app.models import User
 from app.models.account import POLICY_ROLE, REVIEWER_AUDIENCE, UNIT_ROLE
-from app.services import accounts, audit, regions, sessions
+from app.services import accounts, audit, regions, second_factor, sessions
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal, ServiceRefusals
 from app.web.admin.permissions import HOME_BY_ADMIN_ROLE
-from app.web.auth.forms import LoginForm, PasswordChangeForm, RegistrationForm
+from app.web.auth.forms import LoginForm, PasswordChangeForm, RegistrationForm, SecondFactorForm
 
 blueprint = Blueprint("auth", __name__)
 
@@ -60,6 +60,8 @@ def login() -> str | Response | tuple[str, int]:
         _start_session(user, now)
         audit.record(db.session, Actor(user.username, user.role, ip), "login")
         db.session.commit()
+        if second_factor.is_required(user):
+            return redirect(_second_factor_page(user))
         if accounts.must_choose_password(user, now):
             flash(_choose_password_reason(user, now), "warning")
             return redirect(url_for("auth.change_password"))
@@ -84,13 +86,15 @@ def _choose_password_reason(user: User, now: datetime) -> str:
     return _("您的密码已超过 %(days)s 天未修改，已经过期，请先设置新密码。", days=days)
 
 
-def _start_session(user: User, now: datetime) -> None:
+def _start_session(user: User, now: datetime, second_factor_passed: bool = False) -> None:
     """A new server-side session and a fresh cookie: nothing of the anonymous session carries over."""
     language = session.get("lang")
     session.clear()
     if language:
         session["lang"] = language
     session[sessions.COOKIE_KEY] = sessions.open_session(db.session, user, request.remote_addr, now)
+    if second_factor_passed:
+        sessions.mark_second_factor(db.session, session[sessions.COOKIE_KEY], now)
     session.permanent = True
     login_user(user)
 
@@ -124,7 +128,7 @@ def change_password() -> str | Response | tuple[str, int]:
                 getattr(form, refusal.field or "password").errors.append(refusal.message)
             return _password_page(form), 400
         audit.record(db.session, Actor(user.username, user.role, request.remote_addr), "password_change")
-        _start_session(user, now)  # every other session of the account has ended
+        _start_session(user, now, second_factor_passed=True)  # every other session of the account has ended
         db.session.commit()
         flash(_("密码已修改，其他设备上的登录已全部退出。"), "success")
         return redirect(home_url())
@@ -138,13 +142,104 @@ def _password_page(form: PasswordChangeForm) -> str:
     return render_template("auth/password.html", form=form, rule=rule, history=history)
 
 
+# ---- the second factor of staff accounts (app.services.second_factor) ----------------------------------
+
+# What a password-only session reaches; it may also log in afresh (as another account, say).
+PASSWORD_ONLY_PAGES = ("auth.second_factor_code", "auth.second_factor_enrol", "auth.logout", "static")
+SECOND_FACTOR_ENDPOINTS = (*PASSWORD_ONLY_PAGES, "auth.login")
+
+
+def _second_factor_page(user: User) -> str:
+    endpoint = "auth.second_factor_code" if second_factor.is_enrolled(user) else "auth.second_factor_enrol"
+    return url_for(endpoint)
+
+
+def _second_factor_pending() -> bool:
+    """A logged-in staff account whose session has not passed the second factor yet."""
+    if not current_user.is_authenticated or not second_factor.is_required(current_user):
+        return False
+    row = sessions.current_row(db.session, session.get(sessions.COOKIE_KEY))
+    return row is None or row.second_factor_at is None
+
+
+@blueprint.before_app_request
+def _require_second_factor() -> Response | None:
+    """With the password alone a staff account reaches only the code pages and logout (registered before
+    the password gate, so the second factor comes before a forced password change)."""
+    if request.endpoint in SECOND_FACTOR_ENDPOINTS or not _second_factor_pending():
+        return None
+    return redirect(_second_factor_page(current_user))
+
+
+def _after_second_factor(user: User, now: datetime) -> Response:
+    sessions.mark_second_factor(db.session, session.get(sessions.COOKIE_KEY), now)
+    db.session.commit()
+    if accounts.must_choose_password(user, now):
+        flash(_choose_password_reason(user, now), "warning")
+        return redirect(url_for("auth.change_password"))
+    return redirect(home_url())
+
+
+@blueprint.route("/account/second-factor", methods=["GET", "POST"])
+@login_required
+def second_factor_code() -> str | Response | tuple[str, int]:
+    user = current_user._get_current_object()
+    if not _second_factor_pending():
+        return redirect(home_url())
+    if not second_factor.is_enrolled(user):
+        return redirect(url_for("auth.second_factor_enrol"))
+    form, now = SecondFactorForm(), datetime.now(UTC)
+    if form.validate_on_submit():
+        try:
+            second_factor.verify(db.session, user, form.code.data, now, request.remote_addr)
+        except ServiceRefusal as refusal:
+            db.session.commit()  # the failure counts towards the lockout
+            form.code.errors.append(refusal.message)
+            return render_template("auth/second_factor.html", form=form), 401
+        return _after_second_factor(user, now)
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/second_factor.html", form=form), status
+
+
+@blueprint.route("/account/second-factor/enrol", methods=["GET", "POST"])
+@login_required
+def second_factor_enrol() -> str | Response | tuple[str, int]:
+    user = current_user._get_current_object()
+    if not _second_factor_pending():
+        return redirect(home_url())
+    if second_factor.is_enrolled(user):
+        return redirect(url_for("auth.second_factor_code"))
+    row = sessions.current_row(db.session, session.get(sessions.COOKIE_KEY))
+    if row is None:
+        return redirect(url_for("auth.login"))
+    if row.pending_totp_secret is None:
+        row.pending_totp_secret = second_factor.new_secret()
+        db.session.commit()
+    secret, form, now = row.pending_totp_secret, SecondFactorForm(), datetime.now(UTC)
+    if form.validate_on_submit():
+        try:
+            codes = second_factor.enrol(db.session, user, secret, form.code.data, now, request.remote_addr)
+        except ServiceRefusal as refusal:
+            db.session.commit()  # the failure counts towards the lockout
+            form.code.errors.append(refusal.message)
+            return _enrol_page(user, secret, form), 401
+        next_page = _after_second_factor(user, now)
+        return render_template("auth/recovery_codes.html", codes=codes, next_url=next_page.location)
+    return _enrol_page(user, secret, form), 400 if request.method == "POST" else 200
+
+
+def _enrol_page(user: User, secret: str, form: SecondFactorForm) -> str:
+    qr = second_factor.qr_svg(second_factor.provisioning_uri(user, secret))
+    return render_template("auth/second_factor_enrol.html", form=form, qr=qr, secret=secret)
+
+
 @blueprint.before_app_request
 def _require_new_password() -> Response | None:
     """After an admin's reset, at a new staff account's first login and once the password expired,
     the account can do nothing but choose a new password (or leave)."""
     if not current_user.is_authenticated or not accounts.must_choose_password(current_user, datetime.now(UTC)):
         return None
-    if request.endpoint in ("auth.change_password", "auth.logout", "static"):
+    if request.endpoint in ("auth.change_password", *PASSWORD_ONLY_PAGES):
         return None
     return redirect(url_for("auth.change_password"))
 
