@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import io
 import select
 import socket
 import threading
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from openpyxl import load_workbook
 from sqlalchemy import select as sql_select
 
 from app import create_app
@@ -567,6 +569,11 @@ def test_a_unit_that_never_hangs_the_badge_is_reminded_then_listed_overdue_until
     assert INSTITUTION in page and certificate.code in page and "单位的网络红页尚未发布" in page
     assert INSTITUTION not in login("dongsheng").get("/placement/overdue").get_data(as_text=True)
     assert login("dongsheng").get(f"/placement/certificates/{certificate.id}").status_code == 404
+    exported = load_workbook(io.BytesIO(login("bianban").get("/placement/overdue/export.xlsx").data))
+    sheet = list(exported["逾期未挂标"].values)
+    assert sheet[0][:3] == ("单位名称", "地区代码", "标识编号")
+    assert [(row[0], row[2], row[6]) for row in sheet[1:]] == [(INSTITUTION, certificate.code, "未找到标识")]
+    assert login("unit1").get("/placement/overdue/export.xlsx").status_code == 403
 
     # A new application of the unit shows the 编办 how its current badge hangs.
     again = engine.runner.start(PROCESS, unit.id, UNIT, {})

@@ -99,10 +99,27 @@ UNIT_HEADERS = (
     *("单位名称", "统一社会信用代码", "用户类型", "单位性质", "隶属关系", "地区代码", "单位地址", "机构负责人"),
     *("联系人", "手机号码", "电子邮箱", "登录账号", "账号状态", "有效域名数"),
 )
+OVERDUE_HEADERS = (
+    *("单位名称", "地区代码", "标识编号", "网站名称", "挂标截止日期"),
+    *("最近检查时间", "检查结果", "检查地址", "原因"),
+)
 INBOX_HEADERS = (
     *("申请编号", "事项", "申请单位", "地区代码", "域名", "办理环节", "阶段"),
     *("到达时间", "办理期限", "是否超期", "签收人"),
 )
+
+
+def overdue_sheet(rows: Sequence[Any]) -> Sheet:
+    """逾期未挂标 rows (app/services/placement.py OverdueRow)."""
+    return Sheet("逾期未挂标", OVERDUE_HEADERS, [_overdue_cells(r) for r in rows])
+
+
+def _overdue_cells(r: Any) -> list[Any]:
+    latest, cert = r.latest, r.certificate
+    checked = ["", "尚未检查", "", ""]
+    if latest:
+        checked = [latest.checked_at, latest.outcome_label, latest.url, latest.reason]
+    return [r.unit.name, r.unit.region_code, cert.code, cert.site_name, cert.hang_deadline, *checked]
 
 
 def domain_sheet(rows: Sequence[Any]) -> Sheet:

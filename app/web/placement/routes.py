@@ -7,9 +7,10 @@ and `placement/_unit_badges.html` show the results on the unit's application pag
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -19,7 +20,7 @@ from app.extensions import db
 from app.models import Certificate, ProcessInstance
 from app.models.account import BIANBAN_ROLE, REVIEWER_AUDIENCE, UNIT_AUDIENCE
 from app.models.placement import OUTCOME_LABELS
-from app.services import badges, jurisdiction, placement
+from app.services import badges, exports, jurisdiction, placement
 from app.services.errors import ServiceRefusal
 from app.web.access import current_actor, gate
 
@@ -36,6 +37,17 @@ def overdue() -> str:
         abort(403)
     rows = placement.overdue(db.session, jurisdiction.visible_units(db.session, current_user))
     return render_template("placement/overdue.html", rows=rows)
+
+
+@blueprint.get("/overdue/export.xlsx")
+def export_overdue() -> Response:
+    if current_user.role != BIANBAN_ROLE:
+        abort(403)
+    rows = placement.overdue(db.session, jurisdiction.visible_units(db.session, current_user))
+    sheets = [exports.overdue_sheet(rows)]
+    data = exports.export(db.session, current_actor(), "逾期未挂标", sheets, {}, get_engine().runner.clock())
+    db.session.commit()
+    return send_file(io.BytesIO(data), mimetype=exports.XLSX, as_attachment=True, download_name="逾期未挂标.xlsx")
 
 
 @blueprint.get("/certificates/<int:certificate_id>")
