@@ -11,6 +11,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import select
@@ -67,6 +68,10 @@ class CompiledDefinition:
 
     def element_properties(self, element_id: str) -> dict[str, str]:
         return self.properties.get(element_id, {})
+
+    def end_events(self) -> set[str]:
+        """The process's own end events (a subprocess's end is not how the application ended)."""
+        return {s.bpmn_id for s in self.spec.task_specs.values() if isinstance(s, EndEvent) and s.bpmn_id}
 
     def routing(self, lane: str) -> str:
         """Which office of the lane's role gets its tasks (see services/jurisdiction.py)."""

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -331,16 +330,11 @@ def _waiting(
     docs = _summaries(compiled)
     due = {i.task_name: i.due_at for i in items}
     if instance.status == "completed":
-        ends = _end_events(compiled)
+        ends = compiled.end_events()
         shown = [e for e in passed if e in ends]
     else:
         shown = [e for e in current if e in due or _is_staged_wait(compiled, e)]
     return [Waiting(compiled.names.get(e, e), docs[e], due.get(e)) for e in shown if docs.get(e)]
-
-
-def _end_events(compiled: CompiledDefinition) -> set[str]:
-    """The process's own end events (a subprocess's end is not how the application ended)."""
-    return {s.bpmn_id for s in compiled.spec.task_specs.values() if isinstance(s, EndEvent) and s.bpmn_id}
 
 
 def _is_staged_wait(compiled: CompiledDefinition, element: str) -> bool:

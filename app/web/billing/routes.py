@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -16,6 +14,7 @@ from app.extensions import db
 from app.models.account import BIANBAN_ROLE, CONAC_ROLE
 from app.services import audit, billing, exports, payments
 from app.services.errors import ServiceRefusal
+from app.web import downloads
 from app.web.access import current_actor, gate
 
 blueprint = Blueprint("billing", __name__, url_prefix="/billing")
@@ -45,11 +44,7 @@ def export_remittances() -> Response:
     office = current_user.office_code if current_user.role == BIANBAN_ROLE else None
     found = payments.batches(db.session, office, confirmed, limit=current_app.config["EXPORT_MAX_ROWS"])
     filters = {"status": status} if confirmed is not None else {}
-    data = exports.export(
-        db.session, current_actor(), "汇款批次", exports.remittance_sheets(found), filters, get_engine().runner.clock()
-    )
-    db.session.commit()
-    return send_file(io.BytesIO(data), mimetype=exports.XLSX, as_attachment=True, download_name="汇款批次.xlsx")
+    return downloads.excel("汇款批次", exports.remittance_sheets(found), filters)
 
 
 @blueprint.post("/remittances")

@@ -8,11 +8,10 @@ actions commit here, each with its audit record.
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import Any, NamedTuple
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -33,6 +32,7 @@ from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import instance_for, unit_for
 from app.services.renewals import open_renewal
 from app.taskforms.render import parse
+from app.web import downloads
 from app.web.access import current_actor, gate
 from app.web.domains.forms import ReasonForm
 
@@ -84,7 +84,7 @@ def renew() -> Response | tuple[str, int]:
 def export_domains() -> Response:
     filters = _filters(request.args)
     rows = domain_query.rows_for(db.session, current_user, filters, limit=current_app.config["EXPORT_MAX_ROWS"])
-    return _xlsx("到期域名查询", [exports.domain_sheet(rows)], filters.as_dict())
+    return downloads.excel("到期域名查询", [exports.domain_sheet(rows)], filters.as_dict())
 
 
 # ---- one domain: 冻结, 解冻, 删除 (编办) -------------------------------------------------------
@@ -157,7 +157,7 @@ def change_years(business_key: str) -> Response | tuple[str, int]:
 @blueprint.get("/unpaid/export.xlsx")
 def export_unpaid() -> Response:
     rows = payments.unpaid_rows(db.session, current_user, limit=current_app.config["EXPORT_MAX_ROWS"])
-    return _xlsx("待缴费", [exports.unpaid_sheet(rows)], {})
+    return downloads.excel("待缴费", [exports.unpaid_sheet(rows)], {})
 
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -224,12 +224,6 @@ def _after_renewal(instance: ProcessInstance) -> str:
     if current_user.role == UNIT_ROLE:
         return url_for("wizard.show_application", business_key=instance.business_key)
     return url_for("domains.query")
-
-
-def _xlsx(name: str, sheets: list[exports.Sheet], filters: dict[str, str]) -> Response:
-    data = exports.export(db.session, current_actor(), name, sheets, filters, get_engine().runner.clock())
-    db.session.commit()
-    return send_file(io.BytesIO(data), mimetype=exports.XLSX, as_attachment=True, download_name=f"{name}.xlsx")
 
 
 def _filters(args: MultiDict[str, str]) -> domain_query.DomainFilters:

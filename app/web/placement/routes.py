@@ -7,10 +7,9 @@ and `placement/_unit_badges.html` show the results on the unit's application pag
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -22,6 +21,7 @@ from app.models.account import BIANBAN_ROLE, REVIEWER_AUDIENCE, UNIT_AUDIENCE
 from app.models.placement import OUTCOME_LABELS
 from app.services import badges, exports, jurisdiction, placement
 from app.services.errors import ServiceRefusal
+from app.web import downloads
 from app.web.access import current_actor, gate
 
 blueprint = Blueprint("placement", __name__, url_prefix="/placement")
@@ -44,10 +44,7 @@ def export_overdue() -> Response:
     if current_user.role != BIANBAN_ROLE:
         abort(403)
     rows = placement.overdue(db.session, jurisdiction.visible_units(db.session, current_user))
-    sheets = [exports.overdue_sheet(rows)]
-    data = exports.export(db.session, current_actor(), "逾期未挂标", sheets, {}, get_engine().runner.clock())
-    db.session.commit()
-    return send_file(io.BytesIO(data), mimetype=exports.XLSX, as_attachment=True, download_name="逾期未挂标.xlsx")
+    return downloads.excel("逾期未挂标", [exports.overdue_sheet(rows)], {})
 
 
 @blueprint.get("/certificates/<int:certificate_id>")

@@ -7,10 +7,9 @@ commits here with its audit record.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -25,6 +24,7 @@ from app.models.account import BIANBAN_ROLE
 from app.services import exports, regions, unit_admin
 from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import unit_for
+from app.web import downloads
 from app.web.access import current_actor, gate
 from app.web.units.forms import UnitInfoForm, UnitPasswordForm
 
@@ -46,11 +46,7 @@ def list_units() -> str:
 def export_units() -> Response:
     filters = _filters()
     rows = unit_admin.unit_rows(db.session, current_user, filters, _now(), limit=current_app.config["EXPORT_MAX_ROWS"])
-    data = exports.export(
-        db.session, current_actor(), "申报单位", [exports.unit_sheet(rows)], filters.as_dict(), _now()
-    )
-    db.session.commit()
-    return send_file(io.BytesIO(data), mimetype=exports.XLSX, as_attachment=True, download_name="申报单位.xlsx")
+    return downloads.excel("申报单位", [exports.unit_sheet(rows)], filters.as_dict())
 
 
 @blueprint.route("/<int:unit_id>", methods=["GET", "POST"])

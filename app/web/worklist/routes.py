@@ -7,7 +7,6 @@ claim, release and transfer commit here.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -21,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -39,6 +37,7 @@ from app.services.calendar import BEIJING
 from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import work_item_for
 from app.taskforms.render import fields, parse
+from app.web import downloads
 from app.web.access import current_actor, gate
 
 blueprint = Blueprint("worklist", __name__, url_prefix="/review")
@@ -84,9 +83,7 @@ def export_inbox() -> Response:
     now = get_engine().runner.clock()
     rows = worklist.inbox_rows(db.session, current_user, filters, sort, now, current_app.config["EXPORT_MAX_ROWS"])
     shown = {k: v for k, v in request.args.items() if k in _INBOX_FILTERS and v}
-    data = exports.export(db.session, current_actor(), "待办", [exports.inbox_sheet(rows)], shown, now)
-    db.session.commit()
-    return send_file(io.BytesIO(data), mimetype=exports.XLSX, as_attachment=True, download_name="待办.xlsx")
+    return downloads.excel("待办", [exports.inbox_sheet(rows)], shown)
 
 
 @blueprint.get("/done")
