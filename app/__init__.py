@@ -9,8 +9,10 @@ from typing import Any
 from flask import Flask, session
 from sqlalchemy import event
 
+from app import field_encryption
 from app.config import MIN_AUDIT_RETENTION_DAYS, PROJECT_ROOT, load_settings
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.observability import init_observability
 from app.secret_key import check_secret_key, ensure_secret_key, read_secret_key
 from app.web.i18n import select_locale
 
@@ -23,6 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     _init_secret_key(app)
+    _init_field_keys(app)
     _refuse_test_settings_in_production(app)
     _check_audit_requirements(app)
 
@@ -34,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _init_login(app)
     with app.app_context():
         _tune_sqlite()
+        _tune_postgresql()
 
     from app import models  # noqa: F401  (register tables with the metadata)
     from app.engine import build_engine
@@ -45,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     register_blueprints(app)
+    init_observability(app)
     return app
 
 
@@ -55,6 +60,13 @@ def _init_secret_key(app: Flask) -> None:
         ensure_secret_key(app.instance_path)
         app.config["SECRET_KEY"] = read_secret_key(app.instance_path)
     check_secret_key(app.config.get("SECRET_KEY"), production)
+
+
+def _init_field_keys(app: Flask) -> None:
+    """The personal-data keys (app/field_encryption.py): development generates them once, production brings them."""
+    production = app.config["APP_ENV"] == "production"
+    keyring = field_encryption.load_keyring(app.config.get("FIELD_ENCRYPTION_KEYS"), app.instance_path, production)
+    app.extensions[field_encryption.KEYRING_EXTENSION] = keyring
 
 
 def _refuse_test_settings_in_production(app: Flask) -> None:
@@ -91,6 +103,20 @@ def _init_login(app: Flask) -> None:
     def load_user(user_id: str) -> User | None:
         user = sessions.user_for(db.session, session.get(sessions.COOKIE_KEY), lifetimes, datetime.now(UTC))
         return user if user is not None and str(user.id) == user_id else None
+
+
+def _tune_postgresql() -> None:
+    """No JIT compilation: the app's statements are short index reads, and a cost estimate inflated by a
+    subplan (jurisdiction checks) once made PostgreSQL spend 800 ms compiling a 4 ms search (docs/scale.md)."""
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        dbapi_connection.commit()
 
 
 def _tune_sqlite() -> None:

@@ -34,6 +34,11 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "APP_ENV": "production" if production else env("APP_ENV", "development"),
         # Signs sessions and CSRF tokens: SECRET_KEY, else the file set-up writes into instance/ (see secret_key.py).
         "SECRET_KEY": env("SECRET_KEY") or read_secret_key(instance_path),
+        # Keys that seal personal data at rest (app/field_encryption.py, docs/personal-data.md): `id:SM4-GCM:base64`,
+        # comma separated, the first seals. Empty outside production: generated once into instance/field_keys.
+        "FIELD_ENCRYPTION_KEYS": env("FIELD_ENCRYPTION_KEYS", ""),
+        # Days after the 编办 confirmed the paper materials that an uploaded ID-card copy is deleted (PIPL 第19条).
+        "ID_COPY_RETENTION_DAYS": int(env("ID_COPY_RETENTION_DAYS", "30")),
         # Folder holding workflows/, forms/ and documents/: what `flask deploy` bundles into versions.
         "PROCEDURES_ROOT": env("PROCEDURES_ROOT", str(PROJECT_ROOT)),
         # Largest diagram file accepted by deploy, in bytes.
@@ -62,6 +67,12 @@ def load_settings(instance_path: str) -> dict[str, object]:
         # Login attempts per client address, and failed attempts per user name (existing or not).
         "LOGIN_LIMIT_PER_IP": env("LOGIN_LIMIT_PER_IP", "30 per minute;300 per hour"),
         "LOGIN_FAILURES_PER_NAME": env("LOGIN_FAILURES_PER_NAME", "5 per 15 minutes"),
+        # REST API (/api/v1, docs/api.md): requests per token and per client address, the longest lifetime a
+        # personal API token may be given (days), and how many unexpired tokens one account may hold.
+        "API_LIMIT_PER_TOKEN": env("API_LIMIT_PER_TOKEN", "120 per minute"),
+        "API_LIMIT_PER_IP": env("API_LIMIT_PER_IP", "300 per minute"),
+        "API_TOKEN_MAX_DAYS": int(env("API_TOKEN_MAX_DAYS", "180")),
+        "API_TOKENS_PER_ACCOUNT": int(env("API_TOKENS_PER_ACCOUNT", "5")),
         # Interface language; zh_CN first, an English catalogue follows.
         "BABEL_DEFAULT_LOCALE": env("BABEL_DEFAULT_LOCALE", "zh_CN"),
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
@@ -139,4 +150,12 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "PLACEMENT_ALLOWED_NETWORKS": env("PLACEMENT_ALLOWED_NETWORKS", ""),
         # Days audit rows are kept at least; `flask audit archive` moves out only older ones (start-up refuses < 180).
         "AUDIT_RETENTION_DAYS": int(env("AUDIT_RETENTION_DAYS", str(MIN_AUDIT_RETENTION_DAYS))),
+        # Operations (docs/production.md). Log lines: "text" (default, as Python prints them) or "json" (one object
+        # per line on stderr, with request id and account id); LOG_LEVEL applies to the JSON lines.
+        "LOG_FORMAT": env("LOG_FORMAT", "text"),
+        "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
+        # Who may read /metrics: direct (not proxied) clients from these networks, comma separated CIDRs ...
+        "METRICS_ALLOWED_NETWORKS": env("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"),
+        # ... or any client sending `Authorization: Bearer <token>`; empty: no token is accepted.
+        "METRICS_TOKEN": env("METRICS_TOKEN", ""),
     }

@@ -42,6 +42,8 @@ if [ ! -f "$(front_stamp)" ]; then
   rm -rf app/static/vendor && mkdir -p app/static/vendor
   cp -r node_modules/bootstrap/dist app/static/vendor/bootstrap
   cp -r node_modules/bpmn-js/dist app/static/vendor/bpmn-js
+  # ECharts: the 统计 page's charts (app/static/dashboards.js); the one prebuilt file is all it loads.
+  mkdir -p app/static/vendor/echarts && cp node_modules/echarts/dist/echarts.min.js app/static/vendor/echarts/
   # axe-core: only the browser tests inject it into the pages they visit (accessibility check).
   mkdir -p app/static/vendor/axe-core && cp node_modules/axe-core/axe.min.js app/static/vendor/axe-core/
   # bpmnlint in the studio's editor: our entry with the rules resolved statically, bundled into one file.

@@ -316,10 +316,18 @@ def test_a_broken_template_is_refused_at_deploy_and_a_missing_font_is_a_clear_er
 
 
 def application_urls(app: Flask, business_key: str) -> list[str]:
-    """Every route of the blueprint that takes an application id, filled in."""
+    """Every route of the blueprint that takes an application id, filled in; the ID-card copy's two routes are
+    specified with the copy itself (tests/test_personal_data.py) and in the IDOR walk (tests/attacks)."""
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("applications.")]
-    assert {r.endpoint for r in rules} == {"applications.document", "applications.diagram_xml", "applications.progress"}
-    return [url(business_key, r.endpoint.split(".")[1], "form") for r in rules if "business_key" in r.arguments]
+    copy_routes = {"applications.id_card_copy", "applications.upload_id_card_copy"}
+    assert {r.endpoint for r in rules} == {
+        "applications.document", "applications.diagram_xml", "applications.progress", *copy_routes
+    }  # fmt: skip
+    return [
+        url(business_key, r.endpoint.split(".")[1], "form")
+        for r in rules
+        if "business_key" in r.arguments and r.endpoint not in copy_routes
+    ]
 
 
 def test_outside_the_jurisdiction_every_route_is_not_found(app: Flask, passed: Application, login: Any) -> None:

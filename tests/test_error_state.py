@@ -24,7 +24,7 @@ from app.engine import Engine
 from app.engine.context import ActionContext
 from app.engine.errors import TaskFailure
 from app.engine.scripting import PlatformScriptEngine
-from app.engine.worklist import Projector
+from app.engine.worklist import Changes, Projector
 from app.extensions import db
 from app.models import AuditEvent, ProcessInstance
 from app.services.audit import Actor
@@ -201,10 +201,10 @@ def broken_projection_for(instance_ids: set[int], monkeypatch: pytest.MonkeyPatc
     """Saving these applications fails (an OSError, as from a full disk); others save normally."""
     project = Projector.project
 
-    def failing(self: Projector, instance: ProcessInstance, *args: Any) -> None:
+    def failing(self: Projector, instance: ProcessInstance, *args: Any) -> Changes:
         if instance.id in instance_ids:
             raise OSError(28, "No space left on device")
-        project(self, instance, *args)
+        return project(self, instance, *args)
 
     monkeypatch.setattr(Projector, "project", failing)
 

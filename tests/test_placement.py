@@ -30,6 +30,7 @@ from sqlalchemy import select as sql_select
 from app import create_app
 from app.engine import Engine
 from app.extensions import db
+from app.field_encryption import new_key
 from app.models import (
     CalendarDay,
     Certificate,
@@ -741,5 +742,6 @@ def test_a_finished_application_shows_its_result_and_no_next_step(
 def test_production_refuses_to_start_with_networks_allowed_for_tests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("PLACEMENT_ALLOWED_NETWORKS", "127.0.0.0/8")
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", new_key("k1").describe())
     with pytest.raises(RuntimeError, match="PLACEMENT_ALLOWED_NETWORKS"):
         create_app({"SECRET_KEY": "x" * 64, "SQLALCHEMY_DATABASE_URI": "sqlite://"})

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    from app.cli import audit, backup, billing, demo, dns, instances, versions, workflows
+    from app.cli import audit, backup, billing, crypto, demo, dns, instances, versions, workflows
 
-    for module in (workflows, instances, billing, demo, versions, dns, backup, audit):
+    for module in (workflows, instances, billing, demo, versions, dns, backup, audit, crypto):
         module.register(app)

@@ -1,6 +1,11 @@
 """`flask worker`: one loop that does everything falling due — timers, the outbox, the domain expiry sweep,
 placement checks. Any number of workers may run on PostgreSQL (each task claims its rows with SKIP LOCKED);
-on SQLite run one. SIGTERM or Ctrl-C lets the current batch finish, then the worker exits with status 0.
+on SQLite run one. SIGTERM or Ctrl-C lets the current timer or outbox batch finish, then the worker exits
+with status 0.
+
+Each round gives every task one batch of WORKER_BATCH_SIZE items, so a backlog of timers never starves the
+outbox or the placement checks. A round that got something done is followed by the next at once; an idle
+worker sleeps until the next timer falls due, `--interval` at most (see `sleep_until_due`).
 """
 
 from __future__ import annotations
@@ -13,20 +18,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from types import FrameType
 
 import click
 from flask import current_app
 
-from app.engine import get_engine
-from app.engine.errors import NotFoundError
+from app.engine import get_engine, timer_queue
 from app.extensions import db
-from app.services import delivery, domain_lifecycle, placement
+from app.services import delivery, domain_lifecycle, id_card_copies, placement
 from app.services.calendar import to_beijing_date
 
 logger = logging.getLogger(__name__)
 # Longest stretch the idle worker sleeps without looking at a stop request.
 _SLEEP_SLICE_SECONDS = 0.2
+# How often an idle worker looks for the next due timer: one that an action created during the sleep, or one
+# due already that another worker holds. This bounds how late such a timer is picked up.
+POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -37,15 +45,12 @@ class WorkerTask:
     run: Callable[[datetime, int], int]
 
 
-def _fire_timers(now: datetime, limit: int) -> int:
-    try:
-        fired = get_engine().runner.fire_due_timers(now, limit)
-    except NotFoundError as exc:
-        click.echo(exc.message, err=True)
-        return 0
-    for key in fired:
+def _fire_timers(now: datetime, limit: int, stop: StopRequest) -> int:
+    """One batch of due timers; a stop request ends it after the timer at hand. Counts those that fired."""
+    batch = timer_queue.fire_due(get_engine().runner, now, limit, lambda: stop.requested)
+    for key in batch.fired:
         click.echo(f"定时到期: {key}")
-    return len(fired)
+    return len(batch.fired)
 
 
 def _deliver_outbox(now: datetime, limit: int) -> int:
@@ -84,14 +89,29 @@ def _check_placements(now: datetime, limit: int) -> int:
     return checked
 
 
-# Every round runs these in order.
-ROUND_TASKS = [
-    WorkerTask("定时到期", _fire_timers),
+def _purge_id_copies(now: datetime, limit: int) -> int:
+    """身份证复印件 past their retention (ID_COPY_RETENTION_DAYS after the paper review) are deleted."""
+    days = int(current_app.config["ID_COPY_RETENTION_DAYS"])
+    deleted = id_card_copies.purge(db.session, now, days, limit)
+    db.session.commit()
+    if deleted:
+        click.echo(f"身份证复印件已删除: {deleted}")
+    return deleted
+
+
+# Every round runs the timers (`round_tasks`), then these, in order.
+OTHER_TASKS = [
     WorkerTask("消息发送", _deliver_outbox),
     WorkerTask("域名过期", _expire_domains),
     WorkerTask("到期提醒", _warn_expiring),
     WorkerTask("挂标检查", _check_placements),
+    WorkerTask("复印件删除", _purge_id_copies),
 ]
+
+
+def round_tasks(stop: StopRequest) -> list[WorkerTask]:
+    """The tasks of a round; the timers' batch looks at `stop` between timers."""
+    return [WorkerTask("定时到期", partial(_fire_timers, stop=stop)), *OTHER_TASKS]
 
 
 class StopRequest:
@@ -150,21 +170,48 @@ def _fixed_now(now_text: str | None) -> datetime | None:
     return moment
 
 
+def pause(next_due: datetime | None, now: datetime, most: float) -> float:
+    """Seconds to sleep before looking again: until the next timer falls due, `most` at most, and `most`
+    when one is due already (held by another worker, or not firing)."""
+    until = (next_due - now).total_seconds() if next_due is not None else most
+    return min(most, until) if until > 0 else most
+
+
+def sleep_until_due(stop: StopRequest, interval: float, clock: Callable[[], datetime]) -> None:
+    """An idle worker's sleep: `interval` at most, looking every POLL_SECONDS for the next due timer and
+    returning as it falls due, so a timer fires on time even if it was created during the sleep."""
+    left = interval
+    while left > 0 and not stop.requested:
+        next_due, now = timer_queue.next_due(db.session), clock()
+        seconds = pause(next_due, now, min(left, POLL_SECONDS))
+        stop.sleep(seconds)
+        if next_due is not None and (next_due - now).total_seconds() <= seconds:
+            return  # due now: a round follows
+        left -= seconds
+
+
 @click.command()
 @click.option("--once", is_flag=True, help="处理一轮后退出")
-@click.option("--interval", default=5.0, show_default=True, help="无到期事项时的轮询间隔（秒）")
+@click.option("--interval", default=5.0, show_default=True, help="无到期事项时最长的休眠时间（秒）")
 @click.option("--now", "now_text", help="以此时间（ISO 8601，含时区）为当前时间，用于演示和测试")
 def worker(once: bool, interval: float, now_text: str | None) -> None:
     """Fire due timers, deliver the outbox, mark domains past their grace period 已过期, check badge placement.
 
-    A round that found work is followed by the next at once; only an idle round sleeps `interval`."""
+    A round that got something done is followed by the next at once; an idle one sleeps until a timer falls
+    due, `interval` at most (`sleep_until_due`)."""
     fixed = _fixed_now(now_text)
     limit = int(current_app.config["WORKER_BATCH_SIZE"])
+    runner = get_engine().runner
+
+    def clock() -> datetime:
+        return fixed or runner.clock()
+
     with _stop_on_signals() as stop:
+        tasks = round_tasks(stop)
         while not stop.requested:
-            handled = run_round(ROUND_TASKS, fixed or get_engine().runner.clock(), limit, stop)
+            handled = run_round(tasks, clock(), limit, stop)
             if once:
                 return
             if not handled:
-                stop.sleep(interval)
+                sleep_until_due(stop, interval, clock)
     click.echo("已停止")

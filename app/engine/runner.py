@@ -2,11 +2,14 @@
 
 Every action: lock the instance, load the workflow onto the cached spec, act, run engine
 steps, cut finished history off the task tree, save the state with a version compare-and-set,
-rebuild the read models, audit, commit. Any error rolls all of it back. Any fault other than an
-answer meant for the user (conflict, refusal, invalid form, not found) additionally marks the
-instance as `error` with the failed action, so an admin can retry: the stored text is Chinese,
-names the step and an incident number; the exception and its traceback go to the server log
-under that number, never into the instance or the audit trail.
+rebuild the read models, audit, commit. The lock reads the instance with its unit and the process
+context in one statement (a completion: with the work item too); the save writes the state, the read
+models, the step record and the audit event in as few as the database allows (app/engine/saving.py).
+Any error rolls all of it back. Any fault other than an answer meant for the user (conflict,
+refusal, invalid form, not found) additionally marks the instance as `error` with the failed
+action, so an admin can retry: the stored text is Chinese, names the step and an incident number;
+the exception and its traceback go to the server log under that number, never into the instance
+or the audit trail.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 from uuid import UUID
 
@@ -25,11 +28,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.engine import duties, step_log, subscriptions
+from app.engine import duties, events, saving, step_log, subscriptions, timer_queue
 from app.engine.business_keys import next_business_key, provisional_key
 from app.engine.compaction import PlatformWorkflow, compact
 from app.engine.context import ActionContext
@@ -51,7 +54,7 @@ from app.engine.operators import OperatorRegistry
 from app.engine.sandbox import Limits
 from app.engine.scripting import PlatformScriptEngine
 from app.engine.serializer import StateSerializer
-from app.engine.worklist import Projector, Snapshot, current_stage
+from app.engine.worklist import NO_WAITS, Projector, Snapshot, Waits, current_stage
 from app.models import Draft, InstanceOffice, MessageSubscription, ProcessInstance, TimerSubscription, Unit, WorkItem
 from app.models.account import ADMIN_ROLES, UNIT_ROLE
 from app.models.workflow import ABANDONED
@@ -66,6 +69,7 @@ WORKER = Actor(name="system", role="系统")
 WITHDRAW_MESSAGE = "撤回"
 
 logger = logging.getLogger(__name__)
+
 
 class _DeliveryFailed(Exception):
     """A message delivery to one instance faulted with `fault`."""
@@ -85,9 +89,39 @@ class Loaded:
     compiled: CompiledDefinition
     workflow: PlatformWorkflow
     context: ActionContext
-    waited_before: bool = False  # timer or message rows may exist from the last save
+    waited_before: Waits | None = NO_WAITS  # the timer and message rows of the last save (None: not known)
     ready_before: set[str] | None = None  # task ids of the work items the last save projected
     submitted: bool = False  # a user task was completed: an application still unnumbered gets its number
+
+
+@dataclass
+class Locked:
+    """An instance row read under its lock, with what the process context needs and, for a completion, the work item."""
+
+    instance: ProcessInstance
+    context_columns: tuple[Any, ...]  # process_context.columns, as selected
+    office_code: str | None = None
+    assignee: str | None = None
+    ready_at: datetime | None = None  # the work item's created_at
+
+
+@cache
+def _locking_read(dialect: str, by_task: bool) -> Select[Any]:
+    """The instance with its unit and process context (and the work item), row-locked on PostgreSQL; on SQLite
+    the version counter catches a concurrent writer. Built once: it runs on every action."""
+    query = (
+        select(ProcessInstance, *process_context.columns(ProcessInstance.id, Unit.region_code))
+        .join(ProcessInstance.unit)
+        .options(contains_eager(ProcessInstance.unit))
+        .execution_options(populate_existing=True)
+    )
+    if by_task:
+        query = query.add_columns(WorkItem.office_code, WorkItem.assignee, WorkItem.created_at)
+        query = query.join(WorkItem, WorkItem.instance_id == ProcessInstance.id)
+        query = query.where(WorkItem.task_id == bindparam("task_id"))
+    else:
+        query = query.where(ProcessInstance.id == bindparam("instance_id"))
+    return query.with_for_update(of=ProcessInstance) if dialect == "postgresql" else query
 
 
 class Runner:
@@ -143,48 +177,47 @@ class Runner:
             self.session.add(instance)
             self.session.flush()
             workflow = PlatformWorkflow(compiled.spec, compiled.subprocess_specs)
-            loaded = Loaded(instance, compiled, workflow, self._context(instance, compiled, actor, now))
+            context = self._context(instance, compiled, actor, now)
+            loaded = Loaded(instance, compiled, workflow, context, ready_before=set())  # nothing projected yet
             workflow.script_engine = self._script_engine(loaded.context)
             for task in workflow.get_tasks(state=TaskState.READY):
                 task.data.update(data)
-            self._advance(loaded)
-            audit.record(self.session, actor, "start", instance.id, detail={"version": row.version})
-            step_log.started(self.session, loaded, data, actor)
+            event = audit.event(actor, "start", instance.id, detail={"version": row.version})
+            self._advance(loaded, actor, event, step_log.started(data))
             return instance
 
     def complete(
         self, task_id: str, actor: Actor, data: dict[str, Any], expected_version: int | None = None
     ) -> ProcessInstance:
-        """Complete an open user task with form data; a second completion is a conflict."""
-        item = self.session.execute(
-            select(WorkItem.instance_id, WorkItem.office_code, WorkItem.assignee).where(WorkItem.task_id == task_id)
-        ).one_or_none()
-        if item is None:
+        """Complete an open user task with form data; a second completion is a conflict.
+
+        The work item is read with the instance under its lock; a refusal here rolls back, releasing it.
+        """
+        locked = self._read(True, {"task_id": task_id})
+        if locked is None:
             self.session.rollback()
             raise ConflictError("该任务已办理或已撤销，请刷新后查看最新状态")
-        instance_id, office_code, assignee = item
         if actor.role in ADMIN_ROLES:  # 三员 never review, whatever lane a diagram names
             self.session.rollback()
             raise RefusedError(f"{actor.role}不能办理审核任务")
-        self._check_office(office_code, assignee, actor)
+        self._check_office(locked.office_code, locked.assignee, actor)
         action = {"kind": "complete", "task_id": task_id, "data": data, "actor": actor.name, "role": actor.role}
-        with self._failure_recorded(instance_id, action):
-            return self._complete(instance_id, task_id, actor, data, expected_version)
+        with self._failure_recorded(locked.instance.id, action):
+            return self._complete(locked.instance.id, task_id, actor, data, expected_version, locked)
 
     def fire_due_timers(self, now: datetime | None = None, limit: int = 50) -> list[str]:
-        """Fire every timer due at `now`; returns the business keys that moved on."""
-        moment = now or self.clock()
-        fired: list[str] = []
-        for _ in range(limit):
-            instance_id = subscriptions.claim_due_timer(self.session, moment)
-            if instance_id is None:
-                break
-            try:
-                with self._failure_recorded(instance_id, {"kind": "timers", "at": moment.isoformat()}):
-                    fired.append(self._fire_timers(instance_id, moment))
-            except TaskFailure:
-                continue  # marked `error` and logged: no longer claimed, and the other timers still fire
-        return fired
+        """Fire the timers due at `now` of up to `limit` instances; returns the business keys that moved on."""
+        return timer_queue.fire_due_up_to(self, now or self.clock(), limit)
+
+    def fire_claimed(self, instance_id: int, now: datetime) -> str | None:
+        """Fire an instance's due timers (claimed by app/engine/timer_queue.py); its business key, or None
+        when none is due any more (another worker fired it) or it faulted (marked `error`, logged)."""
+        try:
+            with self._failure_recorded(instance_id, {"kind": "timers", "at": now.isoformat()}):
+                return self._fire_timers(instance_id, now)
+        except (TaskFailure, NotFoundError, ConflictError) as exc:  # gone or 放弃 since the claim, or faulted
+            logger.info("定时事件未触发（申请 %s）：%s", instance_id, type(exc).__name__)
+            return None
 
     def correlate(
         self, message_name: str, actor: Actor, collect: Callable[[Session, datetime], tuple[list[str], dict[str, Any]]]
@@ -345,7 +378,7 @@ class Runner:
         """
         workflow.script_engine = self.script_engine_for(instance, compiled, actor)
         context = workflow.script_engine.context
-        self._save(Loaded(instance, compiled, workflow, context, waited_before=True, ready_before=set()))
+        self._save(Loaded(instance, compiled, workflow, context, waited_before=None, ready_before=set()), actor)
 
     def script_engine_for(
         self, instance: ProcessInstance, compiled: CompiledDefinition, actor: Actor
@@ -356,10 +389,16 @@ class Runner:
     # ---- steps -----------------------------------------------------------------------
 
     def _complete(
-        self, instance_id: int, task_id: str, actor: Actor, data: dict[str, Any], expected_version: int | None
+        self,
+        instance_id: int,
+        task_id: str,
+        actor: Actor,
+        data: dict[str, Any],
+        expected_version: int | None,
+        locked: Locked | None = None,
     ) -> ProcessInstance:
         with self._transaction():
-            loaded = self._load(instance_id, actor)
+            loaded = self._load(instance_id, actor, locked=locked)
             if expected_version is not None and loaded.instance.version != expected_version:
                 raise ConflictError("申请已被他人更新，请刷新后重试")
             task = loaded.workflow.get_task_from_id(UUID(task_id))
@@ -374,22 +413,25 @@ class Runner:
             duties.mark(task, actor.name)
             self._run_task(task, loaded.compiled)
             loaded.submitted = True
-            self._advance(loaded)
+            waited = self._waited(task_id, loaded.context.now, locked)
             title = loaded.compiled.names.get(element, element)
-            audit.record(self.session, actor, "complete", instance_id, (element, title), data)
-            step_log.completed(self.session, loaded, element, data, actor)
+            event = audit.event(actor, "complete", instance_id, (element, title), data, detail=waited)
+            self._advance(loaded, actor, event, step_log.completed(element, data))
+            events.task_completed.send(self, session=self.session, procedure=loaded.compiled.process_id)
             return loaded.instance
 
-    def _fire_timers(self, instance_id: int, now: datetime) -> str:
+    def _fire_timers(self, instance_id: int, now: datetime) -> str | None:
         with self._transaction():
             loaded = self._load(instance_id, WORKER, now)
             step.set(Step(None, "处理到期的定时事件"))
             timer = subscriptions.first_due_timer(self.session, instance_id, now)  # named in the timeline
+            if timer is None:  # fired by another worker since this one's claim: nothing to do
+                return None
+            events.timer_firing.send(self, session=self.session, due=events.earliest_due(loaded.workflow, now))
             loaded.workflow.refresh_timers()
-            self._advance(loaded)
             task = (timer, loaded.compiled.names.get(timer, timer)) if timer else None
-            audit.record(self.session, WORKER, "timer", instance_id, task, detail={"at": now.isoformat()})
-            step_log.fired(self.session, loaded, WORKER)
+            event = audit.event(WORKER, "timer", instance_id, task, detail={"at": now.isoformat()})
+            self._advance(loaded, WORKER, event, step_log.fired())
             return loaded.instance.business_key
 
     def _deliver(
@@ -402,29 +444,35 @@ class Runner:
             loaded.workflow.send_event(event)
         except SpiffWorkflowException as exc:
             raise ConflictError(f"申请 {loaded.instance.business_key} 未在等待“{message_name}”") from exc
-        self._advance(loaded)
-        audit.record(self.session, actor, "message", instance_id, detail={"message": message_name, **payload})
-        step_log.delivered(self.session, loaded, message_name, payload, actor)
+        event = audit.event(actor, "message", instance_id, detail={"message": message_name, **payload})
+        self._advance(loaded, actor, event, step_log.delivered(message_name, payload))
         return loaded.instance.business_key
 
-    def _advance(self, loaded: Loaded) -> None:
-        """Run engine steps (timers included) until only user tasks or waits remain, then save."""
+    def _advance(self, loaded: Loaded, actor: Actor, event: dict[str, Any], logged: dict[str, Any]) -> None:
+        """Run engine steps (timers included) until only user tasks or waits remain, then save with the
+        action's audit event and step record."""
         workflow = loaded.workflow
         entering = partial(enter_task, compiled=loaded.compiled)
         workflow.do_engine_steps(will_complete_task=entering)
         while workflow.get_tasks(state=TaskState.READY, manual=False):
             workflow.do_engine_steps(will_complete_task=entering)
         step.set(SAVING)
-        self._save(loaded)
+        self._save(loaded, actor, event, logged)
 
-    def _save(self, loaded: Loaded) -> None:
-        """Compare-and-set on the version counter; a Core UPDATE, as this runs on every action."""
+    def _save(
+        self,
+        loaded: Loaded,
+        actor: Actor,
+        event: dict[str, Any] | None = None,
+        logged: dict[str, Any] | None = None,
+    ) -> None:
+        """Compare-and-set on the version counter, the read models' changes, the step record and the event."""
         instance, workflow = loaded.instance, loaded.workflow
         snapshot = Snapshot.of(workflow)
         stage = current_stage(workflow, snapshot, loaded.compiled, instance.stage)  # may read end events
         compact(workflow)
         values = {
-            **self._number_if_sent(loaded, snapshot),
+            "business_key": self._number_if_sent(loaded, snapshot) or instance.business_key,
             "state": self.serializer.dump(workflow),
             "serializer_version": self.serializer.version,
             "stage": stage,
@@ -434,20 +482,17 @@ class Runner:
             "updated_at": loaded.context.now,
             "version": instance.version + 1,
         }
-        table = ProcessInstance.__table__
-        saved = self.session.connection().execute(
-            update(table).where(table.c.id == instance.id, table.c.version == instance.version).values(values)
-        )
-        if saved.rowcount != 1:
-            raise ConflictError("申请已被他人同时更新，请刷新后重试")
-        for key, value in values.items():
-            set_committed_value(instance, key, value)
         evaluate = workflow.script_engine.evaluate
-        Projector(self.session, loaded.ready_before).project(
+        changes = Projector(self.session, loaded.ready_before).project(
             instance, snapshot, loaded.compiled, loaded.context.now, evaluate, loaded.waited_before
         )
+        record = step_log.row(loaded, actor, logged, values["version"]) if logged is not None else None
+        save = saving.Save(instance.id, instance.version, values, changes, record, event)
+        saving.write(self.session.connection(), save)
+        for key, value in values.items():
+            set_committed_value(instance, key, value)
 
-    def _number_if_sent(self, loaded: Loaded, snapshot: Snapshot) -> dict[str, str]:
+    def _number_if_sent(self, loaded: Loaded, snapshot: Snapshot) -> str | None:
         """The application's number, taken in this transaction, when it is sent without one yet.
 
         It is sent once the unit submits a form, or as soon as anyone but the unit has something
@@ -456,12 +501,12 @@ class Runner:
         """
         instance, workflow = loaded.instance, loaded.workflow
         if instance.numbered:
-            return {}
+            return None
         waits_for_unit = not workflow.completed and bool(snapshot.ready)
         if not loaded.submitted and waits_for_unit and all(t.task_spec.lane == UNIT_ROLE for t in snapshot.ready):
-            return {}
+            return None
         prefix = loaded.compiled.process_properties["businessKeyPrefix"]
-        return {"business_key": next_business_key(self.session, prefix, loaded.context.now)}
+        return next_business_key(self.session, prefix, loaded.context.now)
 
     @staticmethod
     def _replace_form_fields(task: Any, schema: dict[str, Any], data: dict[str, Any]) -> None:
@@ -484,34 +529,54 @@ class Runner:
 
     # ---- loading, locking, context ---------------------------------------------------
 
-    def _load(self, instance_id: int, actor: Actor, now: datetime | None = None) -> Loaded:
+    def _load(
+        self, instance_id: int, actor: Actor, now: datetime | None = None, locked: Locked | None = None
+    ) -> Loaded:
         step.set(LOADING)
-        instance = self._lock(instance_id)
+        locked = locked or self._locked(instance_id)
+        instance = locked.instance
         if instance.status == ABANDONED:  # e.g. a submission racing the unit's own 放弃
             raise ConflictError("该申请已放弃")
         compiled = self.definitions.compiled_by_id(self.session, instance.definition_id)
-        context = self._context(instance, compiled, actor, now or self.clock())
+        context = self._context(instance, compiled, actor, now or self.clock(), locked.context_columns)
         workflow = self.serializer.load(instance.state, compiled.spec, compiled.subprocess_specs)
         compact(workflow)  # a state saved before compaction existed may be too deep to step through
         workflow.script_engine = self._script_engine(context)
         before = Snapshot.of(workflow)
         ready_before = {str(t.id) for t in before.ready}
         step.set(None)
-        return Loaded(instance, compiled, workflow, context, bool(before.waiting), ready_before)
+        return Loaded(instance, compiled, workflow, context, Waits.of(before), ready_before)
 
     def _lock(self, instance_id: int) -> ProcessInstance:
-        """Row lock on PostgreSQL; on SQLite the version counter catches a concurrent writer."""
-        query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
-        if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=ProcessInstance)
-        instance = self.session.scalar(query.execution_options(populate_existing=True))
-        if instance is None:
+        return self._locked(instance_id).instance
+
+    def _locked(self, instance_id: int) -> Locked:
+        locked = self._read(False, {"instance_id": instance_id})
+        if locked is None:
             raise NotFoundError("没有找到该申请")
-        return instance
+        return locked
+
+    def _read(self, by_task: bool, key: dict[str, Any]) -> Locked | None:
+        query = _locking_read(self.session.get_bind().dialect.name, by_task)
+        row = self.session.execute(query, key).one_or_none()
+        if row is None:
+            return None
+        instance, domains, province, city, *work_item = row
+        return Locked(instance, (domains, province, city), *work_item)
 
     def _context(
-        self, instance: ProcessInstance, compiled: CompiledDefinition, actor: Actor, now: datetime
+        self,
+        instance: ProcessInstance,
+        compiled: CompiledDefinition,
+        actor: Actor,
+        now: datetime,
+        context_columns: tuple[Any, ...] | None = None,
     ) -> ActionContext:
+        procedure, today = compiled.process_properties, to_beijing_date(now)
+        if context_columns is None:
+            names = process_context.values(self.session, instance.unit_id, instance.id, procedure, today)
+        else:
+            names = process_context.from_columns(instance.unit, context_columns, procedure, today)
         return ActionContext(
             session=self.session,
             unit_id=instance.unit_id,
@@ -520,10 +585,8 @@ class Runner:
             now=now,
             settings=self.settings,
             instance_id=instance.id,
-            procedure=compiled.process_properties,
-            names=process_context.values(
-                self.session, instance.unit_id, instance.id, compiled.process_properties, to_beijing_date(now)
-            ),
+            procedure=procedure,
+            names=names,
         )
 
     def _script_engine(self, context: ActionContext) -> PlatformScriptEngine:
@@ -555,6 +618,15 @@ class Runner:
     def _check_role(lane: str | None, actor: Actor) -> None:
         if lane and actor.role != lane:
             raise RefusedError(f"该任务须由“{lane}”办理")
+
+    def _waited(self, task_id: str, now: datetime, locked: Locked | None) -> dict[str, int]:
+        """Audit detail of a completion: how long its work item waited, on the engine's clock (统计 page).
+        Read with the instance (`locked`), or, on a retry, before the save drops the work item."""
+        if locked is not None:
+            ready_at = locked.ready_at
+        else:
+            ready_at = self.session.scalar(select(WorkItem.created_at).where(WorkItem.task_id == task_id))
+        return {"waited_seconds": round((now - ready_at).total_seconds())} if ready_at else {}
 
     def _check_office(self, office_code: str | None, assignee: str | None, actor: Actor) -> None:
         """A reviewer acting for an office may only complete that office's items, if unclaimed or theirs."""

@@ -4,14 +4,13 @@ What a replay needs to redo an application on an edited diagram (app/engine/prev
 start data, each completion with its element and the form data as stored, each message with
 its payload, each firing of timers, the engine's clock of each, and the results the service
 tasks of the action got (so a replay never calls an operator again). And what to compare the
-replay with: the elements each action completed, in order.
+replay with: the elements each action completed, in order. The runner writes the record with its
+save (app/engine/saving.py): one step per saved version.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy.orm import Session
 
 from app.models import StepRecord
 from app.services.audit import Actor
@@ -20,30 +19,30 @@ if TYPE_CHECKING:
     from app.engine.runner import Loaded
 
 START, COMPLETE, MESSAGE, TIMER = "start", "complete", "message", "timer"
-_TABLE = StepRecord.__table__
+TABLE = StepRecord.__table__
 
 
-def started(session: Session, loaded: Loaded, data: dict[str, Any], actor: Actor) -> None:
-    _append(session, loaded, actor, kind=START, data=data)
+def started(data: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": START, "data": data}
 
 
-def completed(session: Session, loaded: Loaded, element: str, data: dict[str, Any], actor: Actor) -> None:
-    _append(session, loaded, actor, kind=COMPLETE, element=element, data=data)
+def completed(element: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": COMPLETE, "element": element, "data": data}
 
 
-def delivered(session: Session, loaded: Loaded, message: str, payload: dict[str, Any], actor: Actor) -> None:
-    _append(session, loaded, actor, kind=MESSAGE, message=message, data=payload)
+def delivered(message: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": MESSAGE, "message": message, "data": payload}
 
 
-def fired(session: Session, loaded: Loaded, actor: Actor) -> None:
-    _append(session, loaded, actor, kind=TIMER, data={})
+def fired() -> dict[str, Any]:
+    return {"kind": TIMER, "data": {}}
 
 
-def _append(session: Session, loaded: Loaded, actor: Actor, **values: Any) -> None:
-    """Keyed by the version counter the action's save left: one step per saved version."""
-    row = {
+def row(loaded: Loaded, actor: Actor, step: dict[str, Any], seq: int) -> dict[str, Any]:
+    """The record of `step` (one of the above), written with the save that gives the instance version `seq`."""
+    return {
         "instance_id": loaded.instance.id,
-        "seq": loaded.instance.version,
+        "seq": seq,
         "element": None,
         "message": None,
         "results": list(getattr(loaded.workflow.script_engine, "service_calls", [])),
@@ -51,6 +50,5 @@ def _append(session: Session, loaded: Loaded, actor: Actor, **values: Any) -> No
         "actor": actor.name,
         "role": actor.role,
         "at": loaded.context.now,
-        **values,
+        **step,
     }
-    session.connection().execute(_TABLE.insert(), row)  # table-level, like the audit trail: runs on every action

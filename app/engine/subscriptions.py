@@ -1,4 +1,5 @@
-"""Finding instances that wait: due timers for the worker, message subscribers for a correlation."""
+"""Finding instances that wait: an instance's due timer, message subscribers for a correlation (the worker's
+claims on due timers are app/engine/timer_queue.py)."""
 
 from __future__ import annotations
 
@@ -7,24 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import MessageSubscription, ProcessInstance, TimerSubscription
-
-
-def claim_due_timer(session: Session, now: datetime) -> int | None:
-    """The instance of the oldest due timer; on PostgreSQL other workers skip the locked row."""
-    query = (
-        select(TimerSubscription.instance_id)
-        .join(ProcessInstance, ProcessInstance.id == TimerSubscription.instance_id)
-        .where(TimerSubscription.due_at <= now, ProcessInstance.status == "running")
-        .order_by(TimerSubscription.due_at)
-        .limit(1)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=TimerSubscription, skip_locked=True)
-    instance_id = session.scalar(query)
-    if instance_id is None:
-        session.rollback()
-    return instance_id
+from app.models import MessageSubscription, TimerSubscription
 
 
 def first_due_timer(session: Session, instance_id: int, now: datetime) -> str | None:

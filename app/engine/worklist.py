@@ -12,13 +12,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.engine.definitions import CompiledDefinition
 from app.engine.errors import TaskFailure
 from app.engine.timers import due_at
-from app.models import InstanceOffice, MessageSubscription, ProcessInstance, TimerSubscription, WorkItem
+from app.models import ProcessInstance, WorkItem
 from app.services import calendar
 from app.services.calendar import BEIJING
 from app.services.jurisdiction import RoutingError, route
@@ -45,6 +45,22 @@ class Snapshot:
         return [t for t in self.waiting if isinstance(getattr(t.task_spec, "event_definition", None), kind)]
 
 
+@dataclass(frozen=True)
+class Waits:
+    """The task ids of the timer and of the message catch events a workflow waits in: its rows of those tables."""
+
+    timers: frozenset[str]
+    messages: frozenset[str]
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> Waits:
+        timers, messages = snapshot.waiting_for(TimerEventDefinition), snapshot.waiting_for(MessageEventDefinition)
+        return cls(frozenset(str(t.id) for t in timers), frozenset(str(t.id) for t in messages))
+
+
+NO_WAITS = Waits(frozenset(), frozenset())
+
+
 def current_stage(workflow: BpmnWorkflow, snapshot: Snapshot, compiled: CompiledDefinition, previous: str) -> str:
     """The status a unit sees, read from `stage` properties in the diagram."""
     if workflow.completed:
@@ -67,16 +83,32 @@ def _deadline(now: datetime, workdays: str | None) -> datetime | None:
     return datetime.combine(day, time(23, 59, 59), BEIJING)
 
 
-_WORK_ITEMS, _TIMERS, _MESSAGES = WorkItem.__table__, TimerSubscription.__table__, MessageSubscription.__table__
-_OFFICES = InstanceOffice.__table__
+@dataclass
+class Changes:
+    """What a save writes to the read models (app/engine/saving.py writes it with the instance row).
+
+    Only rows that change: the work items and timers of tasks that closed go and of tasks that opened come,
+    offices new to the application are added (an office it already has stays). A timer's due time is fixed as
+    it starts waiting, so a row stays as long as its task waits; the rows of the messages it waits for are all
+    written again (a correlation key is evaluated on every save, as it always was). `*_gone` None: the rows
+    the instance has are not known (a migration), so all go but those of tasks that wait now.
+    """
+
+    instance_id: int
+    items_gone: list[str]
+    items_new: list[dict[str, Any]]
+    offices: list[dict[str, Any]]
+    timers_gone: list[str] | None
+    timers_new: list[dict[str, Any]]
+    messages_gone: list[str] | None
+    messages: list[dict[str, Any]]
 
 
 class Projector:
-    """Keeps the work-item, timer and message tables in step with a saved workflow (Core statements)."""
+    """Keeps the work-item, timer and message tables in step with a saved workflow."""
 
     def __init__(self, session: Session, ready_before: set[str] | None = None) -> None:
         self.session = session
-        self.conn = session.connection()  # table-level statements: this runs on every action
         self.ready_before = ready_before  # work items mirror the ready tasks of the last save
 
     def _existing_task_ids(self, instance: ProcessInstance) -> set[str]:
@@ -91,34 +123,26 @@ class Projector:
         compiled: CompiledDefinition,
         now: datetime,
         evaluate: Any,
-        waited_before: bool,
-    ) -> None:
-        """Rebuild the read models; `waited_before` says whether timer/message rows may exist."""
-        self._work_items(instance, snapshot, compiled, now)
-        timers = snapshot.waiting_for(TimerEventDefinition)
-        messages = snapshot.waiting_for(MessageEventDefinition)
-        if waited_before:
-            self.conn.execute(delete(_TIMERS).where(_TIMERS.c.instance_id == instance.id))
-            self.conn.execute(delete(_MESSAGES).where(_MESSAGES.c.instance_id == instance.id))
-        if timers:
-            self.conn.execute(_TIMERS.insert(), [_timer_row(instance, t) for t in timers])
-        if messages:
-            rows = [_message_row(instance, t, compiled, evaluate) for t in messages]
-            self.conn.execute(_MESSAGES.insert(), rows)
-
-    def _work_items(
-        self, instance: ProcessInstance, snapshot: Snapshot, compiled: CompiledDefinition, now: datetime
-    ) -> None:
+        waited_before: Waits | None,
+    ) -> Changes:
+        """The read-model changes of this save; `waited_before` is what the last save projected (None: unknown)."""
         ready = {str(t.id): t for t in snapshot.ready}
         existing = self._existing_task_ids(instance)
-        gone = existing - set(ready)
-        if gone:
-            self.conn.execute(delete(_WORK_ITEMS).where(_WORK_ITEMS.c.task_id.in_(gone)))
-        new = [task for task_id, task in ready.items() if task_id not in existing]
-        if new:
-            rows = [self._work_item_row(instance, t, compiled, now) for t in new]
-            self.conn.execute(_WORK_ITEMS.insert(), rows)
-            self._remember_offices(instance, {r["office_code"] for r in rows if r["office_code"]})
+        items_new = [self._work_item_row(instance, t, compiled, now) for i, t in ready.items() if i not in existing]
+        codes = sorted({row["office_code"] for row in items_new if row["office_code"]})
+        timers, messages = snapshot.waiting_for(TimerEventDefinition), snapshot.waiting_for(MessageEventDefinition)
+        waits = Waits.of(snapshot)
+        before = waited_before or NO_WAITS
+        return Changes(
+            instance_id=instance.id,
+            items_gone=sorted(existing - set(ready)),
+            items_new=items_new,
+            offices=[{"instance_id": instance.id, "office_code": code} for code in codes],
+            timers_gone=sorted(before.timers - waits.timers) if waited_before is not None else None,
+            timers_new=[_timer_row(instance, t) for t in timers if str(t.id) not in before.timers],
+            messages_gone=sorted(before.messages - waits.messages) if waited_before is not None else None,
+            messages=[_message_row(instance, t, compiled, evaluate) for t in messages],
+        )
 
     def _work_item_row(
         self, instance: ProcessInstance, task: Task, compiled: CompiledDefinition, now: datetime
@@ -147,15 +171,6 @@ class Projector:
             return route(self.session, instance.unit, role, compiled.routing(role))
         except RoutingError as missing:  # set-up, not a bug: the administrator adds the office and retries
             raise TaskFailure(element, missing.message) from None
-
-    def _remember_offices(self, instance: ProcessInstance, codes: set[str]) -> None:
-        """Offices that get a task of the application may open it from now on (jurisdiction)."""
-        known = set(
-            self.session.scalars(select(InstanceOffice.office_code).where(InstanceOffice.instance_id == instance.id))
-        )
-        fresh = [{"instance_id": instance.id, "office_code": c} for c in sorted(codes - known)]
-        if fresh:
-            self.conn.execute(_OFFICES.insert(), fresh)
 
 
 def _timer_row(instance: ProcessInstance, task: Task) -> dict[str, Any]:

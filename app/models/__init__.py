@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per subject."""
 
 from app.models.account import PasswordHistory, User
+from app.models.api_token import ApiToken
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.badge import Certificate
 from app.models.billing import Charge, Remittance
@@ -8,6 +9,7 @@ from app.models.calendar import CalendarDay
 from app.models.dns import DnsRecord
 from app.models.domain import Domain
 from app.models.draft import Draft
+from app.models.id_card_copy import IdCardCopy
 from app.models.inbox import InAppMessage, InAppMessageRead
 from app.models.migration import InstanceMigration
 from app.models.org import Contact, Office, Role, Unit
@@ -20,6 +22,7 @@ from app.models.session import UserSession
 from app.models.step_log import StepRecord
 from app.models.workflow import (
     BusinessKeySequence,
+    InboxCount,
     InstanceOffice,
     MessageSubscription,
     ProcessInstance,
@@ -29,6 +32,7 @@ from app.models.workflow import (
 )
 
 __all__ = [
+    "ApiToken",
     "AuditChainHead",
     "AuditEvent",
     "BusinessKeySequence",
@@ -39,8 +43,10 @@ __all__ = [
     "DnsRecord",
     "Domain",
     "Draft",
+    "IdCardCopy",
     "InAppMessage",
     "InAppMessageRead",
+    "InboxCount",
     "InstanceMigration",
     "InstanceOffice",
     "MessageSubscription",

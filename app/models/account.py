@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models._types import UTCDateTime, utcnow
+from app.models._types import SealedText, UTCDateTime, utcnow
 from app.models.org import Office, Role, Unit
 
 # Roles the code itself serves (the rest are rows of `role`): units, policy staff and administrators,
@@ -44,9 +44,13 @@ class User(UserMixin, db.Model):
     # Second factor of a staff account (DOMAIN.md §7.1): the base32 TOTP secret (never logged), the last
     # accepted 30-second step (a code of that step or an earlier one cannot be replayed) and a JSON list of
     # argon2 hashes of the unused recovery codes. No secret: the account must enrol at its next login.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(SealedText("user.totp_secret"))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     totp_recovery_hashes: Mapped[str | None] = mapped_column(Text)
+    # "totp" (authenticator app) or "sms" (a code sent to `mobile`); none: not enrolled yet. The mobile a
+    # staff account receives its login codes on is set by the security admin.
+    second_factor_method: Mapped[str | None] = mapped_column(String(10))
+    mobile: Mapped[str | None] = mapped_column(SealedText("user.mobile"))
 
     unit: Mapped[Unit | None] = relationship()
     office: Mapped[Office | None] = relationship()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models._types import UTCDateTime, utcnow
+from app.models._types import SealedJSON, UTCDateTime, utcnow
 
 
 class Draft(db.Model):
@@ -17,5 +17,5 @@ class Draft(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str] = mapped_column(String(36), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    data: Mapped[dict[str, object]] = mapped_column(SealedJSON("draft.data"), default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

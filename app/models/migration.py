@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models._types import JSONData, UTCDateTime
+from app.models._types import SealedJSON, UTCDateTime
 
 
 class InstanceMigration(db.Model):
@@ -23,7 +23,7 @@ class InstanceMigration(db.Model):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     from_definition_id: Mapped[int] = mapped_column(ForeignKey("workflow_definition.id"))
     to_definition_id: Mapped[int] = mapped_column(ForeignKey("workflow_definition.id"))
-    old_state: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    old_state: Mapped[dict[str, Any]] = mapped_column(SealedJSON("instance_migration.old_state"))
     old_stage: Mapped[str] = mapped_column(String(40))
     version_before: Mapped[int]
     version_after: Mapped[int]

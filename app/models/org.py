@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models._types import UTCDateTime, utcnow
+from app.models._types import SealedText, UTCDateTime, utcnow
 
 
 class Role(db.Model):
@@ -60,7 +60,7 @@ class Contact(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     name: Mapped[str] = mapped_column(String(40))
-    mobile: Mapped[str] = mapped_column(String(11))
+    mobile: Mapped[str] = mapped_column(SealedText("contact.mobile"))
     email: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str] = mapped_column(String(20), default="")
 

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models._types import UTCDateTime, utcnow
+from app.models._types import SealedText, UTCDateTime, utcnow
 
 # Delivery states: waiting (first try or a retry at next_attempt_at), delivered, given up after the last attempt.
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -20,7 +20,8 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(10))  # sms / email / office
-    recipient: Mapped[str] = mapped_column(String(120))  # a mobile, an e-mail address or an office code
+    # A mobile, an e-mail address or an office code; sealed, so offices are matched in Python, never in SQL.
+    recipient: Mapped[str] = mapped_column(SealedText("outbox_message.recipient"))
     subject: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -38,6 +39,6 @@ class SmsRecord(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id"), index=True)
-    mobile: Mapped[str] = mapped_column(String(20))
+    mobile: Mapped[str] = mapped_column(SealedText("sms_record.mobile"))
     text: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

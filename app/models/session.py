@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models._types import UTCDateTime
+from app.models._types import SealedText, UTCDateTime
 
 
 class UserSession(db.Model):
@@ -23,4 +23,9 @@ class UserSession(db.Model):
     # When this login passed the second factor; a staff session without it reaches only the code pages.
     second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The secret offered on the enrolment page until a code confirms it: kept here, not in the cookie.
-    pending_totp_secret: Mapped[str | None] = mapped_column(String(64))
+    pending_totp_secret: Mapped[str | None] = mapped_column(SealedText("user_session.pending_totp_secret"))
+    # The SMS code of this login (second factor "sms"): only its HMAC, when it was sent and how many wrong
+    # codes were entered against it.
+    sms_code_hash: Mapped[str | None] = mapped_column(String(64))
+    sms_code_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sms_code_attempts: Mapped[int] = mapped_column(Integer, default=0)

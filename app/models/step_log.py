@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models._types import JSONData, UTCDateTime
+from app.models._types import JSONData, SealedJSON, UTCDateTime
 
 
 class StepRecord(db.Model):
@@ -29,8 +29,9 @@ class StepRecord(db.Model):
     kind: Mapped[str] = mapped_column(String(10))  # start / complete / message / timer
     element: Mapped[str | None] = mapped_column(String(80))  # the user task completed
     message: Mapped[str | None] = mapped_column(String(80))  # the message delivered
-    data: Mapped[dict[str, Any]] = mapped_column(JSONData)  # start data, submitted form or message payload
-    results: Mapped[list[dict[str, Any]]] = mapped_column(JSONData)
+    # Start data, submitted form or message payload.
+    data: Mapped[dict[str, Any]] = mapped_column(SealedJSON("step_record.data"))
+    results: Mapped[list[dict[str, Any]]] = mapped_column(SealedJSON("step_record.results"))
     path: Mapped[list[str]] = mapped_column(JSONData)  # the elements the action completed, in order
     actor: Mapped[str] = mapped_column(String(80))
     role: Mapped[str] = mapped_column(String(20))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import FetchedValue, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models._types import JSONData, UTCDateTime, utcnow
+from app.models._types import JSONData, SealedJSON, UTCDateTime, utcnow
 from app.models.org import Unit
 
 
@@ -50,8 +50,8 @@ class ProcessInstance(db.Model):
     # running/completed/error/abandoned
     status: Mapped[str] = mapped_column(String(20), default="running", index=True)
     error: Mapped[str | None] = mapped_column(Text)
-    failed_action: Mapped[dict[str, object] | None] = mapped_column(JSONData)
-    state: Mapped[dict[str, object]] = mapped_column(JSONData)
+    failed_action: Mapped[dict[str, object] | None] = mapped_column(SealedJSON("process_instance.failed_action"))
+    state: Mapped[dict[str, object]] = mapped_column(SealedJSON("process_instance.state"))
     serializer_version: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(80))
@@ -75,10 +75,15 @@ class WorkItem(db.Model):
     """A ready user task, projected on every save; every inbox is a query on this table."""
 
     # Ids appear in URLs: never reuse one, or a stale page could act on another task.
-    # An inbox is one office and role: paged in arrival order, counted and grouped (index-only) from these.
+    # An inbox is one office and role: each sort (and the stage filter) is one index range ending in the
+    # tie-breaking id, so a page, and the page after it (keyset), reads only its own rows. On PostgreSQL the
+    # migration adds the descending deadline order and (office_code, role) statistics (fa13a0000001).
     __table_args__ = (
-        Index("ix_work_item_inbox_created", "office_code", "role", "created_at"),
-        Index("ix_work_item_inbox_stage", "office_code", "role", "stage", "instance_id"),
+        Index("ix_work_item_inbox_created", "office_code", "role", "created_at", "id"),
+        Index("ix_work_item_inbox_due", "office_code", "role", "due_at", "id"),
+        Index("ix_work_item_inbox_stage", "office_code", "role", "stage", "created_at", "id"),
+        Index("ix_work_item_inbox_assignee", "office_code", "role", "assignee", "created_at", "id"),
+        Index("ix_work_item_inbox_region", "office_code", "role", "region_code", "created_at", "id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -90,12 +95,30 @@ class WorkItem(db.Model):
     role: Mapped[str] = mapped_column(String(20), index=True)
     office_code: Mapped[str | None] = mapped_column(String(40), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    # The unit's region, copied by database triggers (migration fa13a0000001): the region filter reads an index.
+    region_code: Mapped[str | None] = mapped_column(String(6), server_default=FetchedValue())
     assignee: Mapped[str | None] = mapped_column(String(80))
     form: Mapped[str | None] = mapped_column(String(120))
     stage: Mapped[str] = mapped_column(String(40), default="")
     properties: Mapped[dict[str, str]] = mapped_column(JSONData, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class InboxCount(db.Model):
+    """Open reviewer work items per office, role, stage and diagram version: the 待办 counts.
+
+    Written only by database triggers (migration fa13a0000001) in the transaction that inserts,
+    deletes or moves a work item, so the counts are exact without grouping the inbox on every view.
+    Rows whose count fell to 0 stay; readers skip them. app.services.worklist.rebuild_inbox_counts
+    recounts them all after a bulk load with the triggers disabled.
+    """
+
+    office_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(40), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class InstanceOffice(db.Model):

@@ -32,8 +32,21 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one event now; `task` is (element id, title); decision and reason come from form data."""
+    values = event(actor, action, instance_id, task, data, detail)
+    audit_chain.append(session.connection(), values)  # table-level statements: this runs on every action
+
+
+def event(
+    actor: Actor,
+    action: str,
+    instance_id: int | None = None,
+    task: tuple[str, str] | None = None,
+    data: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The values of an event `record` appends; the runner appends them with its save (audit_chain.append_at)."""
     data = data or {}
-    values = dict(
+    return dict(
         actor=actor.name,
         role=actor.role,
         ip=actor.ip,
@@ -46,7 +59,6 @@ def record(
         detail=detail or {},
         at=utcnow(),
     )
-    audit_chain.append(session.connection(), values)  # table-level statements: this runs on every action
 
 
 def record_at(
@@ -59,19 +71,7 @@ def record_at(
     detail: dict[str, Any],
 ) -> None:
     """Append an event that belongs to the engine's time (a test clock moves it), e.g. a 催办 counted per day."""
-    values = dict(
-        actor=actor.name,
-        role=actor.role,
-        ip=actor.ip,
-        instance_id=instance_id,
-        action=action,
-        task_name=task[0],
-        task_title=task[1],
-        decision=None,
-        reason=None,
-        detail=detail,
-        at=at,
-    )
+    values = {**event(actor, action, instance_id, task, None, detail), "at": at}
     audit_chain.append(session.connection(), values)
 
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, String, bindparam, select, update
+from sqlalchemy import CTE, ColumnElement, Connection, Row, String, Update, bindparam, select, update
 
 from app.config import dump_json
 from app.models.audit import AuditChainHead, AuditEvent
@@ -87,7 +87,19 @@ INSERT_AND_MOVE_HEAD = MOVE_HEAD.add_cte(
 
 def append(connection: Connection, values: dict[str, Any]) -> None:
     """Insert one event at the end of the chain, in the caller's transaction (the head stays locked until it ends)."""
-    head = connection.execute(LOCK_HEAD).one_or_none()
+    append_at(connection, connection.execute(LOCK_HEAD).one_or_none(), values)
+
+
+def lock_head_with(*writes: CTE, returning: Iterable[ColumnElement[Any]] = ()) -> Update:
+    """LOCK_HEAD with the caller's own writes as CTEs (PostgreSQL): they and the lock take one round trip.
+
+    The row it returns is the head for `append_at`, followed by the `returning` columns.
+    """
+    return LOCK_HEAD.add_cte(*writes).returning(*returning)
+
+
+def append_at(connection: Connection, head: Row[Any] | None, values: dict[str, Any]) -> None:
+    """Insert one event after `head`, the (length, last_hash) that LOCK_HEAD returned in this transaction."""
     if head is None:
         raise RuntimeError(HEAD_MISSING)
     row = {**values, "detail": as_stored(values["detail"]), "seq": head.length, "prev_hash": head.last_hash}

@@ -34,7 +34,7 @@ from typing import Any
 from uuid import UUID
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, MetaData, create_engine, inspect, select, text
+from sqlalchemy import JSON, Connection, MetaData, Text, create_engine, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 
 from app.services.errors import ServiceRefusal
@@ -318,7 +318,18 @@ def table_figures(conn: Connection) -> dict[str, TableFigures]:
     """Row count and content digest of every table, read through `conn` (inside its transaction)."""
     metadata = MetaData()
     metadata.reflect(bind=conn)
-    return {table.name: _figures(conn, table) for table in sorted(metadata.tables.values(), key=lambda t: t.name)}
+    tables = sorted(metadata.tables.values(), key=lambda t: t.name)
+    for table in tables:
+        _as_stored(table)
+    return {table.name: _figures(conn, table) for table in tables}
+
+
+def _as_stored(table: Any) -> None:
+    """Figures are of the values as stored, never decoded: SQLite still declares JSON for columns that now hold
+    sealed text (app/field_encryption.py; SQLite cannot change a column's declared type in place)."""
+    for column in table.columns:
+        if isinstance(column.type, JSON):
+            column.type = Text()
 
 
 def _figures(conn: Connection, table: Any) -> TableFigures:

@@ -172,6 +172,7 @@ def _staff_account(session: Session, username: str, role: str, display_name: str
             role=role,
             office=office,
             totp_secret=DEMO_TOTP_SECRET,
+            second_factor_method="totp",
         )
         session.add(user)
     return user

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.services import audit
 from app.services.audit import Actor
 from app.services.calendar import BEIJING
+from app.services.masking import mask_mobile
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -169,7 +170,7 @@ def _unit_cells(row: Any) -> list[Any]:
     status = "已锁定" if row.locked else ("正常" if row.account else "无账号")
     return [
         unit.name, unit.uscc, unit.unit_type, unit.nature, unit.affiliation, unit.region_code, unit.address,
-        unit.leader, contact.name if contact else "", contact.mobile if contact else "",
+        unit.leader, contact.name if contact else "", mask_mobile(contact.mobile) if contact else "",
         contact.email if contact else "", row.account.username if row.account else "", status, row.domains,
     ]  # fmt: skip
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.engine.definitions import CompiledDefinition
 from app.models import ProcessInstance, Unit
-from app.services import documents
+from app.services import documents, id_card_copies
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class PaperMaterials:
     copies: str
     id_card_copy: bool
     office: str  # the office the paper is brought to
+    id_copy: id_card_copies.CopyState | None  # the electronic copy, where the procedure asks for the ID copy
 
 
 def materials(
@@ -43,10 +44,12 @@ def materials(
     if not titles or not after or after not in done or instance.status != "running":
         return None
     printed = {t.title: t.name for t in documents.templates_for(compiled)}
+    id_card_copy = props.get("idCardCopyRequired") == "true"
     unit = session.get(Unit, instance.unit_id)
     return PaperMaterials(
         materials=[Material(title, printed.get(title, "")) for title in titles],
         copies=props.get("paperCopies", "1"),
-        id_card_copy=props.get("idCardCopyRequired") == "true",
+        id_card_copy=id_card_copy,
         office=documents.paper_office_name(session, unit) if unit is not None else "",
+        id_copy=id_card_copies.state(session, instance, compiled, done) if id_card_copy else None,
     )

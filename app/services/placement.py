@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app, url_for
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from app.models import Certificate, PlacementCheck, PlacementStatus, RedPage, Unit
@@ -330,18 +330,23 @@ class OverdueRow:
     latest: PlacementCheck | None
 
 
+def overdue_conditions() -> tuple[ColumnElement[bool], ...]:
+    """逾期未挂标, on PlacementStatus joined to its Certificate: a valid certificate past its hanging deadline
+    whose latest check found no badge (the 编办's list and the 统计 page count the same)."""
+    return (
+        PlacementStatus.deadline_recorded_at.is_not(None),
+        PlacementStatus.found.is_(False),
+        Certificate.status == "valid",
+    )
+
+
 def overdue(session: Session, unit_ids: Any) -> list[OverdueRow]:
     """Valid certificates of these units past their deadline whose latest check found no badge."""
     query = (
         select(PlacementStatus, Certificate, Unit)
         .join(Certificate, Certificate.id == PlacementStatus.certificate_id)
         .join(Unit, Unit.id == Certificate.unit_id)
-        .where(
-            PlacementStatus.deadline_recorded_at.is_not(None),
-            PlacementStatus.found.is_(False),
-            Certificate.status == "valid",
-            Unit.id.in_(unit_ids),
-        )
+        .where(*overdue_conditions(), Unit.id.in_(unit_ids))
         .order_by(Certificate.hang_deadline, Unit.name)
     )
     rows = []

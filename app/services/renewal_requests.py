@@ -20,24 +20,40 @@ from app.models.account import UNIT_ROLE
 from app.services.audit import Actor
 from app.services.jurisdiction import visible_units, visible_work_items
 from app.services.renewals import FIELD
+from app.taskforms.schemas import FormLibrary
 
 PROCESS_ID = "domain_renewal"
 
 
 def start_schema(session: Session) -> dict[str, Any]:
     """The renewal form of the newest version (what the query page posts: domains and years)."""
-    definitions = get_engine().definitions
-    compiled = definitions.compiled(definitions.latest(session, PROCESS_ID))
-    return compiled.forms.schema(compiled.process_properties["startFormJsonSchemaFilename"])
+    forms, name = _start_form(session)
+    return forms.schema(name)
 
 
 def submit(session: Session, user: Any, actor: Actor, data: dict[str, Any]) -> ProcessInstance:
     """Start one renewal of the ticked domains (`domains`) for `years`; FormValidationError when refused."""
-    names = [str(n) for n in data.get(FIELD, [])]
-    if not names:
+    if not data.get(FIELD):
         raise FormValidationError({FIELD: "请至少勾选一个需续费的域名"})
+    data = _cleaned(session, data)
+    names = [str(n) for n in data[FIELD]]
     unit_id = user.unit_id if user.role == UNIT_ROLE else _one_unit(session, user, names)
     return get_engine().runner.start(PROCESS_ID, unit_id, actor, data)
+
+
+def _cleaned(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    """The input policy and the form before the names are looked up (the runner checks the same again)."""
+    forms, name = _start_form(session)
+    cleaned = forms.clean(name, data)
+    if cleaned.errors:
+        raise FormValidationError(cleaned.errors)
+    return cleaned.data
+
+
+def _start_form(session: Session) -> tuple[FormLibrary, str]:
+    definitions = get_engine().definitions
+    compiled = definitions.compiled(definitions.latest(session, PROCESS_ID))
+    return compiled.forms, compiled.process_properties["startFormJsonSchemaFilename"]
 
 
 def _one_unit(session: Session, user: Any, names: list[str]) -> int:

@@ -1,8 +1,10 @@
-"""The second factor of staff accounts (DOMAIN.md §7.1): TOTP codes, one-time recovery codes, and resets.
+"""The second factor of staff accounts (DOMAIN.md §7.1): TOTP codes or SMS codes to the registered mobile
+(app.services.second_factor_sms), one-time recovery codes, and resets.
 
 After the right password a staff account's session is "password only" (user_session.second_factor_at is
-empty) and reaches nothing but the enrolment and code pages until a code from its authenticator app or one
-of its recovery codes is accepted. Units are not asked. Wrong codes count towards the login lockout.
+empty) and reaches nothing but the enrolment and code pages until a code from its authenticator app (method
+"totp") or sent to its mobile (method "sms"), or one of its recovery codes, is accepted. Units are not asked.
+Wrong codes count towards the login lockout.
 """
 
 from __future__ import annotations
@@ -20,16 +22,25 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from app.models import User
-from app.services import accounts, audit, sessions
+from app.services import accounts, audit, second_factor_sms, sessions
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal
+from app.services.masking import mask_mobile
+from app.services.second_factor_sms import LoginCode, Outcome
+from app.taskforms.formats import FORMAT_MESSAGES, is_cn_mobile, normalise_mobile
 
 ISSUER = "政务和公益机构域名与网站标识平台"
 STEP_SECONDS = 30
 # A code of the step before or after the current one is accepted too: phone clocks drift.
 WINDOW_STEPS = 1
 RECOVERY_CODE_COUNT = 10
+TOTP, SMS = "totp", "sms"
 WRONG_CODE = "验证码不正确或已使用过，请输入认证器中的最新验证码或一个未用过的恢复码"
+SMS_REFUSALS = {
+    Outcome.WRONG: "短信验证码不正确，请输入最近一条短信中的验证码或一个未用过的恢复码",
+    Outcome.EXPIRED: "短信验证码已过期或尚未获取，请点击“发送验证码”获取新的验证码",
+    Outcome.EXHAUSTED: "该短信验证码输错次数过多，已经失效，请重新获取",
+}
 # Recovery codes carry 50 random bits, so a lighter argon2 (OWASP's minimum) than for passwords is
 # enough, and checking ten of them stays well under a second.
 _recovery_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -42,7 +53,14 @@ def is_required(user: User) -> bool:
 
 
 def is_enrolled(user: User) -> bool:
-    return bool(user.totp_secret)
+    """Whether the account has a working method: an app's secret, or SMS and a registered mobile."""
+    if user.second_factor_method == SMS:
+        return bool(user.mobile)
+    return user.second_factor_method == TOTP and bool(user.totp_secret)
+
+
+def uses_sms(user: User) -> bool:
+    return user.second_factor_method == SMS
 
 
 def new_secret() -> str:
@@ -65,24 +83,47 @@ def enrol(session: Session, user: User, secret: str, code: str, now: datetime, i
     if step is None:
         _count_failure(session, user, now, ip)
         raise ServiceRefusal(WRONG_CODE)
-    user.totp_secret, user.totp_last_step, user.failed_logins = secret, step, 0
+    user.totp_secret, user.totp_last_step = secret, step
+    return _complete_enrolment(session, user, TOTP, ip)
+
+
+def enrol_sms(session: Session, user: User, code: str, login: LoginCode, now: datetime, ip: str | None) -> list[str]:
+    """Use SMS from now on once `code`, sent to the registered mobile for this login, is entered; returns the
+    new recovery codes (shown only once)."""
+    if not user.mobile:
+        raise ServiceRefusal(second_factor_sms.NO_MOBILE)
+    entered = _normalised(code)
+    outcome = second_factor_sms.check(login, entered, now) if _six_digits.match(entered) else Outcome.WRONG
+    if outcome is not Outcome.ACCEPTED:
+        _count_failure(session, user, now, ip, {"method": SMS, "outcome": outcome.value})
+        raise ServiceRefusal(SMS_REFUSALS[outcome])
+    user.totp_secret = user.totp_last_step = None
+    return _complete_enrolment(session, user, SMS, ip)
+
+
+def _complete_enrolment(session: Session, user: User, method: str, ip: str | None) -> list[str]:
+    user.second_factor_method, user.failed_logins = method, 0
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
     user.totp_recovery_hashes = json.dumps([_recovery_hasher.hash(_normalised(c)) for c in codes])
-    audit.record(session, Actor(user.username, user.role, ip), "second_factor_enrol")
+    audit.record(session, Actor(user.username, user.role, ip), "second_factor_enrol", detail={"method": method})
     session.flush()
     return codes
 
 
-def verify(session: Session, user: User, code: str, now: datetime, ip: str | None) -> None:
-    """Accept a current TOTP code (each step once) or an unused recovery code (which is then spent)."""
+def verify(
+    session: Session, user: User, code: str, now: datetime, ip: str | None, login: LoginCode | None = None
+) -> None:
+    """Accept a current code of the account's method (a TOTP step once; this login's SMS code, given `login`,
+    once) or an unused recovery code (which is then spent)."""
     if accounts.is_locked(user, now):
         raise ServiceRefusal(accounts.LOCKED)
     entered = _normalised(code)
-    if user.totp_secret and _six_digits.match(entered):
-        step = _matching_step(user.totp_secret, entered, user.totp_last_step, now)
-        if step is not None:
-            user.totp_last_step, user.failed_logins = step, 0
-            audit.record(session, Actor(user.username, user.role, ip), "second_factor")
+    if _six_digits.match(entered):
+        refusal = _check_current_code(user, entered, now, login)
+        if refusal is None:
+            user.failed_logins = 0
+            actor = Actor(user.username, user.role, ip)
+            audit.record(session, actor, "second_factor", detail={"method": _method(user)})
             session.flush()
             return
     elif _spend_recovery_code(user, entered):
@@ -90,8 +131,26 @@ def verify(session: Session, user: User, code: str, now: datetime, ip: str | Non
         audit.record(session, Actor(user.username, user.role, ip), "second_factor", detail={"recovery_code": True})
         session.flush()
         return
-    _count_failure(session, user, now, ip)
-    raise ServiceRefusal(WRONG_CODE)
+    else:
+        refusal = SMS_REFUSALS[Outcome.WRONG] if uses_sms(user) else WRONG_CODE
+    _count_failure(session, user, now, ip, {"method": _method(user)})
+    raise ServiceRefusal(refusal)
+
+
+def _check_current_code(user: User, entered: str, now: datetime, login: LoginCode | None) -> str | None:
+    """None when `entered` is the account's current code, else the reason it is refused."""
+    if uses_sms(user):
+        outcome = second_factor_sms.check(login, entered, now) if login else Outcome.EXPIRED
+        return None if outcome is Outcome.ACCEPTED else SMS_REFUSALS[outcome]
+    step = _matching_step(user.totp_secret, entered, user.totp_last_step, now) if user.totp_secret else None
+    if step is None:
+        return WRONG_CODE
+    user.totp_last_step = step
+    return None
+
+
+def _method(user: User) -> str:
+    return user.second_factor_method or TOTP
 
 
 def recovery_codes_left(user: User) -> int:
@@ -103,10 +162,27 @@ def reset(session: Session, user: User, actor: Actor) -> None:
     login, and every session it has ends now."""
     if not is_required(user):
         raise ServiceRefusal("单位账号不使用第二因素")
-    user.totp_secret = user.totp_last_step = user.totp_recovery_hashes = None
+    user.totp_secret = user.totp_last_step = user.totp_recovery_hashes = user.second_factor_method = None
     ended = sessions.end_all_sessions(session, user.id)
     audit.record(session, actor, "second_factor_reset", detail={"username": user.username, "sessions": ended})
     session.flush()
+
+
+def set_mobile(session: Session, user: User, mobile: str, actor: Actor) -> int:
+    """The security admin registers or changes the mobile a staff account receives SMS codes on. For an
+    account that uses SMS every session ends: whoever held the old phone is out. Returns the sessions ended."""
+    if not is_required(user):
+        raise ServiceRefusal("单位账号不使用第二因素", field="mobile")
+    number = normalise_mobile(mobile or "")
+    if not is_cn_mobile(number):
+        raise ServiceRefusal(FORMAT_MESSAGES["cn-mobile"], field="mobile")
+    changed = number != user.mobile
+    user.mobile = number
+    ended = sessions.end_all_sessions(session, user.id) if changed and uses_sms(user) else 0
+    detail = {"username": user.username, "mobile": mask_mobile(number), "sessions": ended}
+    audit.record(session, actor, "second_factor_mobile_set", detail=detail)
+    session.flush()
+    return ended
 
 
 def current_code(secret: str, now: datetime) -> str:
@@ -149,6 +225,8 @@ def _normalised(code: str) -> str:
     return re.sub(r"[\s-]", "", code or "").lower()
 
 
-def _count_failure(session: Session, user: User, now: datetime, ip: str | None) -> None:
+def _count_failure(
+    session: Session, user: User, now: datetime, ip: str | None, detail: dict[str, str] | None = None
+) -> None:
     accounts.count_failed_login(session, user, now, ip)
-    audit.record(session, Actor(user.username, user.role, ip), "second_factor_failed")
+    audit.record(session, Actor(user.username, user.role, ip), "second_factor_failed", detail=detail)

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.orm import Session
 
 from app.models import User, UserSession
@@ -45,7 +45,7 @@ def user_for(session: Session, token: str | None, lifetimes: Lifetimes, now: dat
     """The user of a live session; an expired row is deleted on the way."""
     if not token:
         return None
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
+    row = _row_by_token(session, token)
     if row is None:
         return None
     if now - row.last_seen_at > lifetimes.idle or now - row.created_at > lifetimes.absolute:
@@ -73,7 +73,21 @@ def current_row(session: Session, token: str | None) -> UserSession | None:
     """The server-side row of the cookie's session (the second-factor mark and pending enrolment live here)."""
     if not token:
         return None
-    return session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
+    remembered = session.info.get((_ROW_KEY, token))
+    if remembered is not None and inspect(remembered).persistent:  # not ended earlier in this request
+        return remembered
+    return _row_by_token(session, token)
+
+
+_ROW_KEY = "user_session_row"
+
+
+def _row_by_token(session: Session, token: str) -> UserSession | None:
+    """The row, remembered for the rest of the request's database session: the login check reads it first and
+    the second-factor gate reads it again on every staff request."""
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
+    session.info[(_ROW_KEY, token)] = row
+    return row
 
 
 def mark_second_factor(session: Session, token: str | None, now: datetime) -> None:

@@ -7,15 +7,25 @@ so a reviewer only ever sees the items of their own role and office.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_, union, union_all
 from sqlalchemy.orm import Session
 
 from app.engine import get_engine
-from app.models import AuditEvent, Charge, Domain, ProcessInstance, Unit, WorkflowDefinition, WorkItem
+from app.models import (
+    AuditEvent,
+    Charge,
+    Domain,
+    InboxCount,
+    ProcessInstance,
+    Unit,
+    WorkflowDefinition,
+    WorkItem,
+)
+from app.models.account import UNIT_ROLE
 from app.services.calendar import BEIJING
 from app.services.jurisdiction import visible_instances, visible_work_items
 from app.services.paging import Paged
@@ -24,6 +34,8 @@ from app.services.task_pages import display
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 SEARCH_LIMIT = 50
+SEARCH_UNITS = 2000  # up to this many units matching a search are looked up by id (see _few)
+COUNT_CAP = 500  # a list counts this far (25 pages) where no kept count answers, then says "more than"
 DEFAULT_SORT = "created"
 SORT_COLUMNS: dict[str, Any] = {
     "created": WorkItem.created_at,
@@ -47,6 +59,14 @@ class InboxFilters:
 
 
 @dataclass(frozen=True)
+class PageAt:
+    """A page of a list: its number, and the cursor the previous page ended on (keyset), if known."""
+
+    number: int = 1
+    after: str = ""
+
+
+@dataclass(frozen=True)
 class InboxRow:
     item: WorkItem
     business_key: str
@@ -63,6 +83,16 @@ class Inbox(Paged):
 
     by_stage: list[tuple[str, int]] = field(default_factory=list)
     by_procedure: list[tuple[str, str, int]] = field(default_factory=list)  # process id, name, count
+    more: bool = False  # `total` is a lower bound: more than COUNT_CAP items match the filters
+    next_cursor: str = ""  # where the next page starts (pass as `after`); "" on the last page
+
+
+@dataclass(frozen=True)
+class Done(Paged):
+    """One page of 已办."""
+
+    more: bool = False  # `total` is a lower bound: the user completed more than COUNT_CAP tasks
+    next_cursor: str = ""  # the last event id of the page (pass as PageAt.after); "" on the last page
 
 
 @dataclass(frozen=True)
@@ -93,27 +123,32 @@ def inbox(
     user: Any,
     filters: InboxFilters | None = None,
     sort: str = DEFAULT_SORT,
-    page: int = 1,
+    page: int | PageAt = 1,
     page_size: int = PAGE_SIZE,
     now: datetime | None = None,
 ) -> Inbox:
-    """One page of the user's open items; `sort` is created/due/key, prefixed by "-" for descending."""
+    """One page of the user's open items; `sort` is created/due/key, prefixed by "-" for descending.
+
+    A page given with the previous page's `next_cursor` (PageAt) starts right after that row (keyset)
+    instead of skipping the rows before it, so paging on stays as fast as the first page.
+    """
+    at = page if isinstance(page, PageAt) else PageAt(page)
     now = now or datetime.now(UTC)
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
-    page = max(page, 1)
     filters = filters or InboxFilters()
-    conditions = _conditions(user, filters, now)
-    by_stage, by_procedure = _facets(session, user)
-    if filters == InboxFilters():
-        total = sum(count for _stage, count in by_stage)
-    else:
-        total = session.scalar(_narrowed(select(func.count()), filters).where(*conditions)) or 0
-    page = min(page, max(1, -(-total // page_size)))
+    counts, definitions = _counts(session, user)
+    versions = [i for i, (process_id, _name) in definitions.items() if process_id == filters.procedure]
+    conditions = _conditions(user, filters, now, versions)
+    total, more = _total(session, filters, conditions, counts, definitions)
+    page = max(at.number, 1) if more else min(max(at.number, 1), max(1, -(-total // page_size)))
+    if total == 0:  # known without reading the inbox (a procedure or stage it has none of)
+        return Inbox([], 0, 1, page_size, *_facets(counts, definitions))
+    cursor = _cursor_condition(sort, at.after) if page > 1 else None
     page_ids = (  # sort and cut the page on the work-item table, then join only the page's rows
         _narrowed(select(WorkItem.id), filters, sort)
-        .where(*conditions)
+        .where(*conditions, *([cursor] if cursor is not None else []))
         .order_by(*_order(sort))
-        .offset((page - 1) * page_size)
+        .offset(0 if cursor is not None else (page - 1) * page_size)
         .limit(page_size)
     )
     query = _joined(
@@ -125,7 +160,10 @@ def inbox(
         InboxRow(item, key, unit, region, procedure, domains.get(item.instance_id, ""), _is_overdue(item, now))
         for item, key, unit, region, procedure in found
     ]
-    return Inbox(rows, total, page, page_size, by_stage, by_procedure)
+    by_stage, by_procedure = _facets(counts, definitions)
+    last_page = not more and page * page_size >= total
+    next_cursor = "" if last_page or len(rows) < page_size else _cursor_of(sort, rows[-1])
+    return Inbox(rows, total, page, page_size, by_stage, by_procedure, more, next_cursor)
 
 
 def inbox_rows(
@@ -133,13 +171,13 @@ def inbox_rows(
 ) -> list[InboxRow]:
     """Every row of the filtered 待办 (up to `limit`), in the list's order: what its export holds."""
     rows: list[InboxRow] = []
-    page = 1
+    at = PageAt()
     while len(rows) < limit:
-        found = inbox(session, user, filters, sort, page, MAX_PAGE_SIZE, now)
+        found = inbox(session, user, filters, sort, at, MAX_PAGE_SIZE, now)
         rows += found.rows
-        if page >= found.pages:
+        if not found.next_cursor:
             break
-        page += 1
+        at = PageAt(at.number + 1, found.next_cursor)
     return rows[:limit]
 
 
@@ -148,10 +186,6 @@ def _narrowed(query: Select[Any], filters: InboxFilters, sort: str = "") -> Sele
     query = query.select_from(WorkItem)
     if filters.procedure or sort.lstrip("-") == "key":
         query = query.join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
-    if filters.procedure:
-        query = query.join(WorkflowDefinition, WorkflowDefinition.id == ProcessInstance.definition_id)
-    if filters.region:
-        query = query.join(Unit, Unit.id == WorkItem.unit_id)
     return query
 
 
@@ -164,14 +198,16 @@ def _joined(query: Select[Any]) -> Select[Any]:
     )
 
 
-def _conditions(user: Any, filters: InboxFilters, now: datetime) -> list[ColumnElement[bool]]:
+def _conditions(user: Any, filters: InboxFilters, now: datetime, versions: list[int]) -> list[ColumnElement[bool]]:
+    """`versions`: the ids of the filtered procedure's diagram versions that the inbox holds items of."""
     conditions = [visible_work_items(user).whereclause]
     if filters.procedure:
-        conditions.append(WorkflowDefinition.process_id == filters.procedure)
+        conditions.append(ProcessInstance.definition_id.in_(versions))
     if filters.stage:
         conditions.append(WorkItem.stage == filters.stage)
     if filters.region:
-        conditions.append(Unit.region_code.startswith(region_prefix(filters.region), autoescape=True))
+        prefix = region_prefix(filters.region)  # a range of six-digit codes, read off ix_work_item_inbox_region
+        conditions.append(WorkItem.region_code.between(prefix.ljust(6, "0"), prefix.ljust(6, "9")))
     if filters.submitted_from:
         conditions.append(WorkItem.created_at >= _beijing_midnight(filters.submitted_from))
     if filters.submitted_to:
@@ -198,10 +234,42 @@ def _beijing_midnight(day: date) -> datetime:
 
 
 def _order(sort: str) -> list[Any]:
+    """Sort column then id, in one direction, so each order is one range of an inbox index."""
     descending = sort.startswith("-")
-    column = SORT_COLUMNS.get(sort.lstrip("-"), SORT_COLUMNS[DEFAULT_SORT])
+    name = sort.lstrip("-") if sort.lstrip("-") in SORT_COLUMNS else DEFAULT_SORT
+    column = SORT_COLUMNS[name]
     ordered = column.desc() if descending else column.asc()
-    return [ordered.nulls_last(), WorkItem.id.desc() if descending else WorkItem.id.asc()]
+    if name == "due":  # the only nullable sort column: items without a deadline come last either way
+        ordered = ordered.nulls_last()
+    return [ordered, WorkItem.id.desc() if descending else WorkItem.id.asc()]
+
+
+# ---- keyset cursors: "sort|value|id" of the last row of a page ------------------------------
+
+
+def _cursor_of(sort: str, row: InboxRow) -> str:
+    name = sort.lstrip("-") if sort.lstrip("-") in SORT_COLUMNS else DEFAULT_SORT
+    value = {"created": row.item.created_at, "due": row.item.due_at, "key": row.business_key}[name]
+    shown = value.isoformat() if isinstance(value, datetime) else (value or "")
+    return f"{sort}|{shown}|{row.item.id}"
+
+
+def _cursor_condition(sort: str, after: str) -> ColumnElement[bool] | None:
+    """Rows after the cursor in `sort` order; None when the cursor is missing, malformed or of another sort."""
+    parts = after.split("|")
+    if len(parts) != 3 or parts[0] != sort or not parts[2].isdigit():
+        return None
+    name = sort.lstrip("-") if sort.lstrip("-") in SORT_COLUMNS else DEFAULT_SORT
+    column, item_id = SORT_COLUMNS[name], int(parts[2])
+    try:
+        value: Any = parts[1] if name == "key" else (datetime.fromisoformat(parts[1]) if parts[1] else None)
+    except ValueError:
+        return None
+    beyond = (lambda a, b: a < b) if sort.startswith("-") else (lambda a, b: a > b)
+    if value is None:  # past the dated rows already: only undated ones follow, in id order
+        return and_(column.is_(None), beyond(WorkItem.id, item_id))
+    later = beyond(tuple_(column, WorkItem.id), tuple_(literal(value, column.type), literal(item_id)))
+    return or_(later, column.is_(None)) if name == "due" else later
 
 
 def _is_overdue(item: WorkItem, now: datetime) -> bool:
@@ -209,48 +277,117 @@ def _is_overdue(item: WorkItem, now: datetime) -> bool:
 
 
 def _domain_names(session: Session, instance_ids: list[int]) -> dict[int, str]:
-    """The domains each application registers or renews, where it has any (only the page's rows)."""
+    """The domains each application registers or renews, where it has any (only the page's rows, one query)."""
     if not instance_ids:
         return {}
-    registered = select(Domain.instance_id, Domain.name).where(Domain.instance_id.in_(instance_ids))
+    registered = select(Domain.instance_id, Domain.name, literal(0).label("kind"), Domain.id.label("n")).where(
+        Domain.instance_id.in_(instance_ids)
+    )
     renewed = (
-        select(Charge.instance_id, Domain.name)
+        select(Charge.instance_id, Domain.name, literal(1).label("kind"), Charge.id.label("n"))
         .join(Domain, Domain.id == Charge.domain_id)
         .where(Charge.instance_id.in_(instance_ids), Charge.purpose == "renew", Charge.status != "cancelled")
     )
+    both = union_all(registered, renewed).subquery()
     names: dict[int, list[str]] = {}
-    for query in (registered.order_by(Domain.id), renewed.order_by(Charge.id)):
-        for instance_id, name in session.execute(query):
-            names.setdefault(instance_id, []).append(name)
+    for instance_id, name in session.execute(select(both.c.instance_id, both.c.name).order_by(both.c.kind, both.c.n)):
+        names.setdefault(instance_id, []).append(name)
     return {instance_id: "、".join(dict.fromkeys(found)) for instance_id, found in names.items()}
 
 
-def _facets(session: Session, user: Any) -> tuple[list[tuple[str, int]], list[tuple[str, str, int]]]:
-    """The whole inbox counted by stage and by procedure in one index-only query.
+# ---- counts ------------------------------------------------------------------------------
 
-    Versions of one diagram add up under the name of the newest version in the inbox.
+
+Counts = list[tuple[str, int, int]]  # stage, definition id, open items
+Definitions = dict[int, tuple[str, str]]  # definition id → process id, name (by version)
+
+
+def _counts(session: Session, user: Any) -> tuple[Counts, Definitions]:
+    """The whole inbox counted by stage and diagram version, with each version's procedure and name.
+
+    A reviewer's inbox is one office and role: its counts are read from inbox_count, which triggers
+    keep exact in every transaction that adds, closes or moves a work item. A unit's own few items
+    (no office) are grouped as they are.
     """
-    query = (
-        select(WorkItem.stage, ProcessInstance.definition_id, func.count())
-        .select_from(WorkItem)
-        .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
-        .where(visible_work_items(user).whereclause)  # type: ignore[arg-type]
-        .group_by(WorkItem.stage, ProcessInstance.definition_id)
-    )
+    if user.role == UNIT_ROLE:
+        grouped = (
+            select(WorkItem.stage, ProcessInstance.definition_id, func.count().label("n"))
+            .select_from(WorkItem)
+            .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
+            .where(visible_work_items(user).whereclause)  # type: ignore[arg-type]
+            .group_by(WorkItem.stage, ProcessInstance.definition_id)
+        ).subquery()
+    else:
+        grouped = (
+            select(InboxCount.stage, InboxCount.definition_id, InboxCount.n)
+            .where(InboxCount.office_code == user.office_code, InboxCount.role == user.role, InboxCount.n > 0)
+            .subquery()
+        )
+    found = session.execute(
+        select(
+            grouped.c.stage,
+            grouped.c.definition_id,
+            grouped.c.n,
+            WorkflowDefinition.process_id,
+            WorkflowDefinition.name,
+        )
+        .join(WorkflowDefinition, WorkflowDefinition.id == grouped.c.definition_id)
+        .order_by(WorkflowDefinition.version)  # the newest version's name wins below
+    ).all()
+    counts = [(stage, definition_id, n) for stage, definition_id, n, _process_id, _name in found]
+    return counts, {definition_id: (process_id, name) for _s, definition_id, _n, process_id, name in found}
+
+
+def _facets(counts: Counts, definitions: Definitions) -> tuple[list[tuple[str, int]], list[tuple[str, str, int]]]:
+    """Counts by stage and by procedure; versions of one diagram add up under its newest version's name."""
     by_stage: dict[str, int] = {}
-    by_definition: dict[int, int] = {}
-    for stage, definition_id, count in session.execute(query):
-        by_stage[stage] = by_stage.get(stage, 0) + count
-        by_definition[definition_id] = by_definition.get(definition_id, 0) + count
-    definitions = session.execute(
-        select(WorkflowDefinition.id, WorkflowDefinition.process_id, WorkflowDefinition.name)
-        .where(WorkflowDefinition.id.in_(by_definition))
-        .order_by(WorkflowDefinition.version)
-    )
     by_procedure: dict[str, tuple[str, int]] = {}
-    for definition_id, process_id, name in definitions if by_definition else ():
-        by_procedure[process_id] = (name, by_procedure.get(process_id, ("", 0))[1] + by_definition[definition_id])
+    for stage, _definition_id, n in counts:
+        by_stage[stage] = by_stage.get(stage, 0) + n
+    names = {process_id: name for process_id, name in definitions.values()}  # ordered by version: newest wins
+    for _stage, definition_id, n in counts:
+        process_id = definitions[definition_id][0]
+        by_procedure[process_id] = (names[process_id], by_procedure.get(process_id, ("", 0))[1] + n)
     return sorted(by_stage.items()), [(pid, name, n) for pid, (name, n) in sorted(by_procedure.items())]
+
+
+def _total(
+    session: Session,
+    filters: InboxFilters,
+    conditions: list[ColumnElement[bool]],
+    counts: Counts,
+    definitions: Definitions,
+) -> tuple[int, bool]:
+    """How many items the list holds, and whether that is only a lower bound.
+
+    Narrowed by procedure and stage at most, the counts give it exactly. Other filters count
+    matching rows up to COUNT_CAP: the list then says "more than", instead of reading a whole
+    large inbox to say how large.
+    """
+    if replace(filters, procedure="", stage="") == InboxFilters():
+        return sum(
+            n
+            for stage, definition_id, n in counts
+            if filters.stage in ("", stage) and filters.procedure in ("", definitions[definition_id][0])
+        ), False
+    matching = _narrowed(select(WorkItem.id), filters).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    found = session.scalar(select(func.count()).select_from(matching)) or 0
+    return min(found, COUNT_CAP), found > COUNT_CAP
+
+
+def rebuild_inbox_counts(session: Session) -> None:
+    """Recount inbox_count from the work items: after loading work items with triggers disabled
+    (bulk import, benchmark), or to check the counts (the result must not change them)."""
+    table = InboxCount.__table__
+    session.execute(table.delete())
+    grouped = (
+        select(WorkItem.office_code, WorkItem.role, WorkItem.stage, ProcessInstance.definition_id, func.count())
+        .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
+        .where(WorkItem.office_code.is_not(None))
+        .group_by(WorkItem.office_code, WorkItem.role, WorkItem.stage, ProcessInstance.definition_id)
+    )
+    columns = ["office_code", "role", "stage", "definition_id", "n"]
+    session.execute(table.insert().from_select(columns, grouped))
 
 
 # ---- search and 已办 -------------------------------------------------------------------
@@ -260,17 +397,38 @@ def search(session: Session, user: Any, text: str, limit: int = SEARCH_LIMIT) ->
     """Applications in the user's jurisdiction by 申请编号, 单位名称 or 域名 (part of it), newest first.
 
     A domain finds every application of the unit holding it (registration, renewals, site reviews).
+    Each way of matching is its own query, newest first and cut at `limit`; the union of the three is
+    cut at `limit` again. A name matching few units is read through those units' applications (the
+    trigram indexes of migration fa13a0000001 find them on PostgreSQL); one matching many is tested on
+    the newest applications until enough match (see _few).
     """
     text = text.strip()[:100]
     if not text:
         return []
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    units = select(Unit.id).where(Unit.name.like(pattern, escape="\\"))
-    domain_units = select(Domain.unit_id).where(Domain.name.like(pattern, escape="\\"))
-    matches = [ProcessInstance.unit_id.in_(units), ProcessInstance.unit_id.in_(domain_units)]
+    by_name = select(Unit.id).where(Unit.name.like(pattern, escape="\\"))
+    by_domain = select(Domain.unit_id).where(Domain.name.like(pattern, escape="\\"))
+    newest = ProcessInstance.id.desc()
+    by_units = (ProcessInstance.id + 0).desc()  # not the primary key's order: start from the units' rows
+    few = [(units, _few(session, units)) for units in (by_name, by_domain)]
+    known = sorted({unit_id for _units, ids in few if ids is not None for unit_id in ids})
+    matches = [(ProcessInstance.unit_id.in_(units), newest) for units, ids in few if ids is None]
+    if known:  # the units found by name and by domain, in one query
+        matches.append((ProcessInstance.unit_id.in_(known), by_units))
     if text.isascii() and text.isalnum():  # application numbers: two capital letters and ten digits
-        matches.append(ProcessInstance.business_key.like(f"%{text.upper()}%"))
+        matches.append((ProcessInstance.business_key.like(f"%{text.upper()}%"), newest))
+    if not matches:  # no unit has that name or domain, and it is no application number
+        return []
     visible = visible_instances(user).whereclause
+    cut = [
+        select(ProcessInstance.id)
+        .where(*([visible] if visible is not None else []), match)
+        .order_by(order)
+        .limit(limit)
+        .subquery()
+        for match, order in matches
+    ]
+    found_ids = union(*(select(q.c.id) for q in cut)).subquery()
     query = (
         select(
             ProcessInstance.id,
@@ -283,13 +441,24 @@ def search(session: Session, user: Any, text: str, limit: int = SEARCH_LIMIT) ->
         .select_from(ProcessInstance)
         .join(Unit, Unit.id == ProcessInstance.unit_id)
         .join(WorkflowDefinition, WorkflowDefinition.id == ProcessInstance.definition_id)
-        .where(*([visible] if visible is not None else []), or_(*matches))
+        .where(ProcessInstance.id.in_(select(found_ids.c.id)))
         .order_by(ProcessInstance.id.desc())
         .limit(limit)
     )
     found = session.execute(query).all()
     items = _open_items(session, user, [row[0] for row in found])
     return [SearchHit(*row, item_id=items.get(row[0])) for row in found]
+
+
+def _few(session: Session, units: Select[Any]) -> list[int] | None:
+    """The matching unit ids when there are at most SEARCH_UNITS of them, else None.
+
+    A rare name is found through its index and its few units' applications read by unit; a common one
+    is better tested on the newest applications until enough match. Reading the ids first says which
+    case this is, where the planner's estimate of a LIKE pattern cannot.
+    """
+    found = list(session.scalars(units.limit(SEARCH_UNITS + 1)))
+    return found if len(found) <= SEARCH_UNITS else None
 
 
 def _open_items(session: Session, user: Any, instance_ids: list[int]) -> dict[int, int]:
@@ -299,26 +468,35 @@ def _open_items(session: Session, user: Any, instance_ids: list[int]) -> dict[in
     return {item.instance_id: item.id for item in reversed(list(session.scalars(query)))}
 
 
-def done(session: Session, user: Any, page: int = 1, page_size: int = PAGE_SIZE) -> Paged:
-    """Tasks the user completed (from the audit trail), newest first."""
+def done(session: Session, user: Any, page: int | PageAt = 1, page_size: int = PAGE_SIZE) -> Done:
+    """Tasks the user completed (from the audit trail), newest first.
+
+    The user's events are one range of ix_audit_event_actor_action (actor, action, id): it is counted up
+    to COUNT_CAP, and a page given with the previous page's cursor starts below its last id.
+    """
+    at = page if isinstance(page, PageAt) else PageAt(page)
     mine = (AuditEvent.actor == user.username, AuditEvent.action == "complete")
-    total = session.scalar(select(func.count(AuditEvent.id)).where(*mine)) or 0
-    page = min(max(page, 1), max(1, -(-total // page_size)))
+    counted = select(AuditEvent.id).where(*mine).limit(COUNT_CAP + 1).subquery()
+    found = session.scalar(select(func.count()).select_from(counted)) or 0
+    total, more = min(found, COUNT_CAP), found > COUNT_CAP
+    number = max(at.number, 1) if more else min(max(at.number, 1), max(1, -(-total // page_size)))
+    below = int(at.after) if number > 1 and at.after.isdigit() else None
     query = (
         select(AuditEvent, ProcessInstance.business_key, Unit.name, WorkflowDefinition.name, WorkflowDefinition.id)
         .join(ProcessInstance, ProcessInstance.id == AuditEvent.instance_id)
         .join(Unit, Unit.id == ProcessInstance.unit_id)
         .join(WorkflowDefinition, WorkflowDefinition.id == ProcessInstance.definition_id)
-        .where(*mine)
+        .where(*mine, *([AuditEvent.id < below] if below is not None else []))
         .order_by(AuditEvent.id.desc())
-        .offset((page - 1) * page_size)
+        .offset(0 if below is not None else (number - 1) * page_size)
         .limit(page_size)
     )
     rows = [
         DoneRow(event, key, unit, procedure, _decision_title(session, definition_id, event))
         for event, key, unit, procedure, definition_id in session.execute(query)
     ]
-    return Paged(rows, total, page, page_size)
+    last = (not more and number * page_size >= total) or len(rows) < page_size
+    return Done(rows, total, number, page_size, more, "" if last else str(rows[-1].event.id))
 
 
 def _decision_title(session: Session, definition_id: int, event: AuditEvent) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from app.extensions import db
 from app.services import audit
 from app.services.audit import Actor
+from app.web.api import errors as api_errors
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,9 @@ def render_error(code: int, message: object = None, incident: str | None = None)
     return render_template("errors/page.html", title=title, message=message or text, incident=incident), code
 
 
-def _http_error(error: HTTPException) -> tuple[str, int]:
+def _http_error(error: HTTPException) -> tuple[str, int] | Response:
+    if api_errors.is_api_request():  # no such API path or method: JSON like the rest of the API
+        return api_errors.http_error(error)
     code = error.code or 500
     if code in (403, 404):
         _audit_denied(code)
@@ -52,7 +55,7 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
     return render_error(400, _l("页面已过期或来源无法确认，请刷新页面后重新提交。"))
 
 
-def _unexpected(error: Exception) -> tuple[str, int]:
+def _unexpected(error: Exception) -> tuple[str, int] | Response:
     if isinstance(error, HTTPException):
         return _http_error(error)
     incident = secrets.token_hex(4).upper()

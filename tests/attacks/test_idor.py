@@ -12,7 +12,7 @@ takes a parameter, except the public ones listed with their reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from io import BytesIO
 from typing import Any
 
@@ -33,15 +33,17 @@ from app.models import (
     Unit,
     User,
 )
-from app.services import red_pages
+from app.services import api_tokens, red_pages, second_factor
 from app.services.demo import DEMO_PASSWORD
 from tests.attacks.tally import attempt
 from tests.conftest import BIANBAN, TEST_APPLICATION, UNIT, add_domain, reject
-from tests.second_factor_login import log_in
+from tests.second_factor_login import fresh_code, log_in
 
 ATTACK = "IDOR"
 STAFF = ["bianban", "conac", "policy", "admin"]
 NOT_THE_OFFICE = ["unit1", "unit2", "dongsheng", "zhongxin", "policy", "admin"]
+NOT_THE_REVIEWER = ["unit1", "unit2", "dongsheng", "zhongxin", "conac"]  # the API's 待办: not 编办:150600
+API_ITEM_ACTIONS = ("claim", "release", "complete")
 NOT_SECURITY, NOT_SYSTEM = ["admin", "auditor"], ["secadmin", "auditor"]  # the other two of the 三员
 # (method, path template, accounts that must be refused, owner account whose GET must succeed or None)
 ROUTES: list[tuple[str, str, list[str], str | None]] = [
@@ -73,6 +75,8 @@ ROUTES: list[tuple[str, str, list[str], str | None]] = [
     ("GET", "/applications/{returned_key}/diagram.xml", ["unit2", "dongsheng", "policy", "admin"], "unit1"),
     ("GET", "/applications/{returned_key}/progress.json", ["unit2", "dongsheng", "policy", "admin"], "unit1"),
     ("GET", "/applications/{returned_key}/documents/notice.pdf", ["unit2", "dongsheng", "policy", "admin"], None),
+    ("GET", "/applications/{returned_key}/id-card-copy.jpg", ["unit2", "dongsheng", "policy", "admin"], None),
+    ("POST", "/applications/{returned_key}/id-card-copy", ["unit2", *STAFF], None),
     ("GET", "/domains/{domain_id}", ["unit1", "unit2", "dongsheng", "policy", "admin"], "bianban"),
     ("POST", "/domains/{domain_id}/freeze", ["unit1", "unit2", "dongsheng", "policy", "admin"], None),
     ("POST", "/domains/unpaid/{returned_key}/years", ["unit1", "unit2", "dongsheng", "policy", "admin"], None),
@@ -110,6 +114,12 @@ ROUTES: list[tuple[str, str, list[str], str | None]] = [
     ("POST", "/admin/users/{user_id}/role", ["unit1", "bianban", "conac", "policy", *NOT_SYSTEM], None),
     ("POST", "/admin/outbox/{outbox_id}/retry", ["unit1", "bianban", "conac", "policy", *NOT_SYSTEM], None),
     ("POST", "/admin/errors/{returned_key}/retry", ["unit1", "bianban", "conac", "policy", *NOT_SYSTEM], None),
+    # The REST API, with each account's own API token (Browsers.request): the same refusals as the pages.
+    ("GET", "/api/v1/work-items/{review_item}", NOT_THE_REVIEWER, "bianban"),
+    *[("POST", f"/api/v1/work-items/{{review_item}}/{verb}", NOT_THE_REVIEWER, None) for verb in API_ITEM_ACTIONS],
+    ("GET", "/api/v1/applications/{returned_key}", ["unit2", "dongsheng"], "unit1"),
+    ("GET", "/api/v1/applications/{returned_key}/history", ["unit2", "dongsheng"], "unit1"),
+    ("POST", "/account/api-tokens/{token_id}/revoke", ["unit2", "bianban", "dongsheng", "policy", "admin"], None),
     ("GET", "/hy/{other_page_id}/images/{image_id}.jpg", [None], None),  # A's image under B's page
     ("GET", "/hy/{page_id}/", [None], None),  # A's page is not published
     ("GET", "/hy/{page_id}/news/{news_id}", [None], None),
@@ -134,6 +144,7 @@ PUBLIC = {
     "/hy/<int:page_id>/news/<news_id>": "published news is public (unpublished in the table)",
     "/unit/red-page/text/<section>": "the section of the unit's own page; no id of another unit",
     "/unit/start/<process_id>": "starts the unit's own application of a procedure",
+    "/api/v1/certificates/<reference>": "a certificate's public facts, as on the public 标识证书 page",
 }
 
 
@@ -156,6 +167,7 @@ class World:
     message_id: int
     user_id: int
     outbox_id: int
+    token_id: int
 
 
 def _picture() -> bytes:
@@ -199,6 +211,8 @@ def world(demo: dict[str, Any], start: Any, two_reviews: str) -> World:
     other_page_id, _, _ = _red_page(unit_b, publish=True)
     contact = db.session.scalars(select(Contact).where(Contact.unit_id == unit_a.id)).first()
     user = db.session.scalar(select(User).where(User.username == "unit1"))
+    token = api_tokens.create(db.session, user, api_tokens.Request("越权", 30), datetime.now(UTC), None, (180, 5))
+    db.session.commit()
     return World(
         returned.instance.business_key,
         returned.task().id,
@@ -217,6 +231,7 @@ def world(demo: dict[str, Any], start: Any, two_reviews: str) -> World:
         message.id,
         user.id,
         outbox.id,
+        token.token.id,
     )
 
 
@@ -226,6 +241,7 @@ class Browsers(dict[str | None, Any]):
     def __init__(self, app: Flask) -> None:
         super().__init__()
         self.app = app
+        self.tokens: dict[str | None, str] = {}
 
     def __missing__(self, account: str | None) -> Any:
         client = self.app.test_client()
@@ -236,7 +252,21 @@ class Browsers(dict[str | None, Any]):
         return client
 
     def request(self, account: str | None, method: str, path: str) -> Any:
+        if path.startswith("/api/v1/"):
+            headers = {"Authorization": f"Bearer {self.token(account)}"}
+            body = {"data": {"decision": "approve"}}
+            return self.app.test_client().open(path, method=method, json=body, headers=headers)
         return self[account].open(path, method=method, data={"decision": "approve", "reason": "x", "years": "3"})
+
+    def token(self, account: str | None) -> str:
+        """The account's API token, made once as its token page makes one (staff with a current code)."""
+        if account not in self.tokens:
+            user = db.session.scalar(select(User).where(User.username == account))
+            code = fresh_code(str(account)) if second_factor.is_required(user) else ""
+            wanted = api_tokens.Request("越权测试", 30, code)
+            self.tokens[account] = api_tokens.create(db.session, user, wanted, datetime.now(UTC), None, (180, 5)).secret
+            db.session.commit()
+        return self.tokens[account]
 
 
 class TestForeignObjects:

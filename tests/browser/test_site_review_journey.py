@@ -13,6 +13,8 @@
 7. The 编办 of another region (东胜区) cannot open the task or the application: 404.
 8. 编办 confirms the paper: 标识已发放; the badge code is issued, sent by SMS and e-mail, and shown
    on the unit's application page.
+9. The 编办's 统计 page counts the application in its jurisdiction, with its charts drawn (ECharts) and the
+   same numbers in tables.
 
 Screenshots of every step go to tests/browser/screenshots/ (01-…, 02-…).
 """
@@ -273,6 +275,7 @@ def test_a_new_party_organ_gets_its_website_badge(live_app: Flask, new_page: Any
 
     bianban_confirms_the_paper(bianban, key, shot)
     unit_sees_the_badge(unit, live_app, key, shot)
+    bianban_reads_the_dashboard(bianban, shot)
 
 
 def register_and_log_in(unit: Page, shot: Any) -> None:
@@ -476,6 +479,17 @@ def bianban_confirms_the_paper(bianban: Page, key: str, shot: Any) -> None:
     bianban.get_by_role("link", name="已办").click()
     expect(bianban.get_by_role("row").filter(has_text=key).first).to_contain_text("确认纸质材料")
     shot(bianban, "16-bianban-done")
+
+
+def bianban_reads_the_dashboard(bianban: Page, shot: Any) -> None:
+    bianban.get_by_role("link", name="统计", exact=True).click()
+    expect(bianban.get_by_role("heading", name="统计")).to_be_visible()
+    by_procedure = bianban.locator("section[aria-labelledby=by-procedure]")
+    expect(by_procedure.get_by_role("row", name=PROCEDURE)).to_be_visible()
+    charts = bianban.locator("[data-chart]")
+    expect(charts.first.locator("canvas")).to_be_visible()  # drawn by dashboards.js
+    assert charts.count() == bianban.locator("[data-chart] canvas").count() >= 5
+    shot(bianban, "16-bianban-dashboard")
 
 
 def unit_sees_the_badge(unit: Page, live_app: Flask, key: str, shot: Any) -> None:

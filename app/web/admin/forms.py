@@ -51,3 +51,11 @@ class OfficeForm(PolicyForm):
     def region_code(self) -> str | None:
         """The deepest division chosen: the office's level follows from it."""
         return self.county.data or self.city.data or self.province.data or None
+
+
+class MobileForm(PolicyForm):
+    """The mobile a staff account receives SMS login codes on (checked by app.services.second_factor)."""
+
+    mobile = StringField(
+        _l("手机号码"), validators=[DataRequired(_l("请填写手机号码")), Length(max=20)], render_kw={"inputmode": "tel"}
+    )

@@ -29,6 +29,7 @@ ADMIN_PAGES: dict[str, tuple[str, ...]] = {
     "admin.reset_password": SECURITY,
     "admin.end_sessions": SECURITY,
     "admin.reset_second_factor": SECURITY,
+    "admin.set_mobile": SECURITY,
     "admin_audit.trail": AUDIT,
     "admin_audit.verify": AUDIT,
 }

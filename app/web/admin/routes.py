@@ -15,8 +15,9 @@ from app.extensions import db
 from app.models import User
 from app.services import administration, applications, organisation, regions, second_factor
 from app.services.errors import ServiceRefusal
+from app.services.masking import mask_mobile
 from app.web.access import current_actor
-from app.web.admin.forms import OfficeForm, PasswordResetForm, RoleChangeForm, RoleForm, StaffForm
+from app.web.admin.forms import MobileForm, OfficeForm, PasswordResetForm, RoleChangeForm, RoleForm, StaffForm
 from app.web.admin.permissions import HOME_BY_ADMIN_ROLE, admin_gate, may_open
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -83,6 +84,28 @@ def reset_second_factor(user_id: int) -> Response:
     db.session.commit()
     flash(_("已重置 %(username)s 的第二因素，该账号下次登录须重新设置", username=user.username), "success")
     return redirect(url_for("admin.list_users"))
+
+
+@blueprint.route("/users/<int:user_id>/mobile", methods=["GET", "POST"])
+def set_mobile(user_id: int) -> Response | tuple[str, int]:
+    """The security admin registers or changes the mobile for a staff account's SMS second factor."""
+    user = _user_or_404(user_id)
+    form = MobileForm()
+    if form.validate_on_submit():
+        try:
+            ended = second_factor.set_mobile(db.session, user, form.mobile.data, current_actor())
+        except ServiceRefusal as refusal:
+            db.session.rollback()
+            form.mobile.errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("已登记 %(username)s 的手机号码", username=user.username), "success")
+            if ended:
+                flash(_("该账号使用短信验证码，已结束其 %(count)s 个会话", count=ended), "info")
+            return redirect(url_for("admin.list_users"))
+    status = 400 if request.method == "POST" else 200
+    current, uses_sms = mask_mobile(user.mobile or ""), second_factor.uses_sms(user)
+    return render_template("admin/mobile.html", form=form, user=user, current=current, uses_sms=uses_sms), status
 
 
 @blueprint.route("/users/<int:user_id>/role", methods=["GET", "POST"])

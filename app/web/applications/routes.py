@@ -9,18 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 from io import BytesIO
 
-from flask import Blueprint, Response, abort, jsonify, render_template, send_file
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.extensions import db
+from app.extensions import csrf, db
 from app.models import ProcessInstance
-from app.models.account import REVIEWER_AUDIENCE, UNIT_AUDIENCE
-from app.services import diagrams, documents, jurisdiction
+from app.models.account import REVIEWER_AUDIENCE, UNIT_AUDIENCE, UNIT_ROLE
+from app.services import diagrams, documents, id_card_copies, jurisdiction
 from app.services.calendar import BEIJING
+from app.services.errors import ServiceRefusal
+from app.services.red_page_images import MAX_UPLOAD_BYTES
 from app.web.access import current_actor, gate
+from app.web.uploads import accept_upload
 
 blueprint = Blueprint("applications", __name__, url_prefix="/applications")
 gate(blueprint, audiences=(UNIT_AUDIENCE, REVIEWER_AUDIENCE))
+ID_COPY_BODY_LIMIT = MAX_UPLOAD_BYTES + 64 * 1024  # one image plus the form's other fields
 
 
 def _instance(business_key: str) -> ProcessInstance:
@@ -45,6 +50,38 @@ def document(business_key: str, name: str) -> Response | tuple[str, int]:
     response = send_file(BytesIO(rendered.content), mimetype="application/pdf", download_name=rendered.file_name)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@blueprint.get("/<business_key>/id-card-copy.jpg")
+def id_card_copy(business_key: str) -> Response:
+    """The electronic 身份证复印件 for the unit itself and the reviewers of the application; each opening audited."""
+    image = id_card_copies.open_copy(db.session, _instance(business_key), current_actor())
+    if image is None:
+        abort(404)
+    db.session.commit()
+    response = send_file(BytesIO(image), mimetype="image/jpeg", download_name=f"{business_key}-身份证复印件.jpg")
+    response.headers["Cache-Control"] = "private, no-store"  # never left in a shared or browser cache
+    return response
+
+
+@blueprint.post("/<business_key>/id-card-copy")
+@csrf.exempt  # checked by accept_upload, once the body limit is raised for the image
+def upload_id_card_copy(business_key: str) -> Response:
+    accept_upload(ID_COPY_BODY_LIMIT)
+    if current_user.role != UNIT_ROLE:
+        abort(403)
+    instance = _instance(business_key)
+    upload = request.files.get("image")
+    consented = request.form.get("consent") == "yes"
+    try:
+        id_card_copies.upload(db.session, instance, current_actor(), upload.read() if upload else b"", consented)
+    except ServiceRefusal as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+    else:
+        db.session.commit()
+        flash(_("身份证复印件电子版已上传，仅审核机构可查看，纸质材料核对完毕后按规定删除。"), "success")
+    return redirect(url_for("wizard.show_application", business_key=business_key) + "#id-card-copy")
 
 
 @blueprint.get("/<business_key>/diagram.xml")

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from app.extensions import db, limiter
 from app.models import User
 from app.models.account import POLICY_ROLE, REVIEWER_AUDIENCE, UNIT_ROLE
-from app.services import accounts, audit, regions, second_factor, sessions
+from app.services import accounts, audit, regions, second_factor, second_factor_sms, sessions
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal, ServiceRefusals
 from app.web.admin.permissions import HOME_BY_ADMIN_ROLE
@@ -145,7 +145,14 @@ def _password_page(form: PasswordChangeForm) -> str:
 # ---- the second factor of staff accounts (app.services.second_factor) ----------------------------------
 
 # What a password-only session reaches; it may also log in afresh (as another account, say).
-PASSWORD_ONLY_PAGES = ("auth.second_factor_code", "auth.second_factor_enrol", "auth.logout", "static")
+PASSWORD_ONLY_PAGES = (
+    "auth.second_factor_code",
+    "auth.second_factor_enrol",
+    "auth.second_factor_enrol_sms",
+    "auth.second_factor_send_sms",
+    "auth.logout",
+    "static",
+)
 SECOND_FACTOR_ENDPOINTS = (*PASSWORD_ONLY_PAGES, "auth.login")
 
 
@@ -188,17 +195,58 @@ def second_factor_code() -> str | Response | tuple[str, int]:
         return redirect(home_url())
     if not second_factor.is_enrolled(user):
         return redirect(url_for("auth.second_factor_enrol"))
-    form, now = SecondFactorForm(), datetime.now(UTC)
+    form, now, login = SecondFactorForm(), datetime.now(UTC), _login_code()
     if form.validate_on_submit():
         try:
-            second_factor.verify(db.session, user, form.code.data, now, request.remote_addr)
+            second_factor.verify(db.session, user, form.code.data, now, request.remote_addr, login)
         except ServiceRefusal as refusal:
             db.session.commit()  # the failure counts towards the lockout
             form.code.errors.append(refusal.message)
-            return render_template("auth/second_factor.html", form=form), 401
+            return _code_page(user, form, login, now), 401
         return _after_second_factor(user, now)
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/second_factor.html", form=form), status
+    return _code_page(user, form, login, now), status
+
+
+def _code_page(user: User, form: SecondFactorForm, login: second_factor_sms.LoginCode | None, now: datetime) -> str:
+    sms = second_factor.uses_sms(user)
+    wait = second_factor_sms.seconds_until_resend(login.row, now) if sms and login else 0
+    hint = second_factor_sms.mobile_hint(user)
+    return render_template("auth/second_factor.html", form=form, sms=sms, mobile=hint, wait=wait)
+
+
+def _login_code() -> second_factor_sms.LoginCode | None:
+    """This login's SMS code slot (its session row) and the key of the code's HMAC."""
+    row = sessions.current_row(db.session, session.get(sessions.COOKIE_KEY))
+    if row is None:
+        return None
+    return second_factor_sms.LoginCode(row, str(current_app.config["SECRET_KEY"]).encode())
+
+
+@blueprint.post("/account/second-factor/sms")
+@login_required
+def second_factor_send_sms() -> Response:
+    """Send this login a code by SMS: to log in (method sms) or to choose SMS at enrolment."""
+    user, login = current_user._get_current_object(), _login_code()
+    if not _second_factor_pending() or login is None:
+        return redirect(home_url())
+    enrolled = second_factor.is_enrolled(user)
+    back = url_for("auth.second_factor_code" if enrolled else "auth.second_factor_enrol_sms")
+    if enrolled and not second_factor.uses_sms(user):
+        return redirect(back)
+    now = datetime.now(UTC)
+    try:
+        delivered = second_factor_sms.send_code(db.session, user, login, current_app.config, now, request.remote_addr)
+    except ServiceRefusal as refusal:
+        db.session.rollback()
+        flash(refusal.message, "warning")
+        return redirect(back)
+    db.session.commit()
+    if delivered:
+        flash(_("验证码已发送至 %(mobile)s，5分钟内有效。", mobile=second_factor_sms.mobile_hint(user)), "success")
+    else:
+        flash(_("验证码短信发送失败，请在60秒后重新获取；多次失败请联系安全管理员。"), "danger")
+    return redirect(back)
 
 
 @blueprint.route("/account/second-factor/enrol", methods=["GET", "POST"])
@@ -230,7 +278,37 @@ def second_factor_enrol() -> str | Response | tuple[str, int]:
 
 def _enrol_page(user: User, secret: str, form: SecondFactorForm) -> str:
     qr = second_factor.qr_svg(second_factor.provisioning_uri(user, secret))
-    return render_template("auth/second_factor_enrol.html", form=form, qr=qr, secret=secret)
+    mobile = second_factor_sms.mobile_hint(user)
+    return render_template("auth/second_factor_enrol.html", form=form, qr=qr, secret=secret, mobile=mobile)
+
+
+@blueprint.route("/account/second-factor/enrol/sms", methods=["GET", "POST"])
+@login_required
+def second_factor_enrol_sms() -> str | Response | tuple[str, int]:
+    """Enrolment by SMS (offered when the security admin registered a mobile): the code sent confirms it."""
+    user, login = current_user._get_current_object(), _login_code()
+    if not _second_factor_pending() or login is None:
+        return redirect(home_url())
+    if second_factor.is_enrolled(user) or not user.mobile:
+        return redirect(_second_factor_page(user))
+    form, now = SecondFactorForm(), datetime.now(UTC)
+    if form.validate_on_submit():
+        try:
+            codes = second_factor.enrol_sms(db.session, user, form.code.data, login, now, request.remote_addr)
+        except ServiceRefusal as refusal:
+            db.session.commit()  # the failure counts towards the lockout
+            form.code.errors.append(refusal.message)
+            return _enrol_sms_page(user, form, login, now), 401
+        next_page = _after_second_factor(user, now)
+        return render_template("auth/recovery_codes.html", codes=codes, next_url=next_page.location)
+    return _enrol_sms_page(user, form, login, now), 400 if request.method == "POST" else 200
+
+
+def _enrol_sms_page(user: User, form: SecondFactorForm, login: second_factor_sms.LoginCode, now: datetime) -> str:
+    wait = second_factor_sms.seconds_until_resend(login.row, now)
+    sent = login.row.sms_code_hash is not None
+    mobile = second_factor_sms.mobile_hint(user)
+    return render_template("auth/second_factor_enrol_sms.html", form=form, mobile=mobile, wait=wait, sent=sent)
 
 
 @blueprint.before_app_request

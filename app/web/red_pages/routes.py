@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,6 +30,7 @@ from app.services.red_pages import TEXT_SECTIONS, Footer, NewsFields, Style
 from app.web.access import current_actor, gate
 from app.web.red_pages.forms import FooterForm, ImageForm, NewsForm, StyleForm, TextForm
 from app.web.red_pages.site import SiteLinks, image_response, render_site
+from app.web.uploads import accept_upload
 
 blueprint = Blueprint("red_pages", __name__, url_prefix="/unit/red-page")
 gate(blueprint, UNIT_ROLE)
@@ -59,9 +60,9 @@ def edit_style() -> Page:
 
 
 @blueprint.post("/background")
-@csrf.exempt  # checked by _accept_upload, once the body limit is raised for the image
+@csrf.exempt  # checked by accept_upload, once the body limit is raised for the image
 def upload_background() -> Page:
-    _accept_upload()
+    accept_upload(UPLOAD_BODY_LIMIT)
     page = _page()
     upload = ImageForm(prefix="bg")
     if upload.validate_on_submit():
@@ -74,9 +75,9 @@ def upload_background() -> Page:
 
 
 @blueprint.route("/carousel", methods=["GET", "POST"])
-@csrf.exempt  # checked by _accept_upload, once the body limit is raised for the image
+@csrf.exempt  # checked by accept_upload, once the body limit is raised for the image
 def carousel() -> Page:
-    _accept_upload()
+    accept_upload(UPLOAD_BODY_LIMIT)
     page = _page()
     form = ImageForm()
     if form.validate_on_submit():
@@ -188,14 +189,6 @@ def _page() -> RedPage:
     page = red_pages.page_of(db.session, current_user.unit)
     db.session.commit()  # the first visit creates the page; its id is the stable public address
     return page
-
-
-def _accept_upload() -> None:
-    """Raise the body limit for one image, then check the CSRF token as CSRFProtect does for other routes
-    (it is exempted here because it reads the body before a view could raise the limit)."""
-    request.max_content_length = UPLOAD_BODY_LIMIT
-    if current_app.config.get("WTF_CSRF_ENABLED", True):
-        csrf.protect()
 
 
 def _apply(change: Callable[[], object], done: str, form: FlaskForm | None = None) -> bool:

@@ -62,7 +62,7 @@ def inbox() -> str:
     filters = _filters(args)
     sort = args.get("sort", worklist.DEFAULT_SORT)
     now = get_engine().runner.clock()
-    page = worklist.inbox(db.session, current_user, filters, sort, _int(args.get("page"), 1), now=now)
+    page = worklist.inbox(db.session, current_user, filters, sort, _page_at(args), now=now)
     notices = notifications.office_notices(db.session, current_user.office_code, now)
     office_region = current_user.office.region_code if current_user.office else None
     return render_template(
@@ -88,7 +88,7 @@ def export_inbox() -> Response:
 
 @blueprint.get("/done")
 def done() -> str:
-    page = worklist.done(db.session, current_user, _int(request.args.get("page"), 1))
+    page = worklist.done(db.session, current_user, _page_at(request.args))
     return render_template("worklist/done.html", done=page, url_with=_url_with)
 
 
@@ -237,7 +237,12 @@ def _int(value: str | None, default: int | None = None) -> int | None:
         return default
 
 
+def _page_at(args: MultiDict[str, str]) -> worklist.PageAt:
+    """The page asked for: its number, and the cursor of the page before when "下一页" led here."""
+    return worklist.PageAt(_int(args.get("page"), 1), args.get("after", "")[:200])
+
+
 def _url_with(**changes: Any) -> str:
     """The current list URL with some query parameters changed (empty values dropped)."""
-    args = {**request.args.to_dict(), **changes}
+    args = {**request.args.to_dict(), "after": None, **changes}  # a cursor holds only for the "下一页" link
     return url_for(request.endpoint or "worklist.inbox", **{k: v for k, v in args.items() if v not in (None, "")})

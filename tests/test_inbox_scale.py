@@ -1,0 +1,323 @@
+"""The 待办 counts kept by triggers, keyset pages, bounded totals and the 已办 cursor (issue #13).
+
+inbox_count must equal a grouping of the open work items after every kind of change: a submission,
+a decision that moves the item to another office, a withdrawal, claims and transfers, a version
+migration, direct repairs in SQL, and actions that fail half-way (their transaction is undone, and so
+are the counts). Following "下一页" (the cursor) must give exactly the rows numbered pages give.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from app.engine import Engine
+from app.engine.errors import FormValidationError, TaskFailure
+from app.extensions import db
+from app.models import Domain, InboxCount, Office, ProcessInstance, Unit, WorkflowDefinition, WorkItem
+from app.services import assignment, worklist
+from app.services.audit import Actor
+from app.services.worklist import InboxFilters, PageAt
+from tests.conftest import APPROVE, BIANBAN, CONAC, TEST_APPLICATION, TWO_REVIEWS, UNIT, Application, ensure_office
+from tests.test_routing import ADMIN, ENTRY, deploy_routing
+from tests.test_web_worklist import page, submitted, user
+
+SORTS = ("created", "-created", "due", "-due", "key", "-key")
+
+
+def counted() -> dict[tuple[str, str, str, int], int]:
+    """inbox_count as it stands (rows counted down to 0 are kept and mean nothing)."""
+    rows = db.session.execute(
+        select(InboxCount.office_code, InboxCount.role, InboxCount.stage, InboxCount.definition_id, InboxCount.n)
+    )
+    return {(office, role, stage, definition): n for office, role, stage, definition, n in rows if n}
+
+
+def grouped() -> dict[tuple[str, str, str, int], int]:
+    """The same figures grouped from the work items: what the counts must always equal."""
+    query = (
+        select(WorkItem.office_code, WorkItem.role, WorkItem.stage, ProcessInstance.definition_id, func.count())
+        .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
+        .where(WorkItem.office_code.is_not(None))
+        .group_by(WorkItem.office_code, WorkItem.role, WorkItem.stage, ProcessInstance.definition_id)
+    )
+    return {(office, role, stage, definition): n for office, role, stage, definition, n in db.session.execute(query)}
+
+
+def assert_exact() -> None:
+    db.session.expire_all()
+    assert counted() == grouped()
+    assert db.session.scalar(select(func.count()).where(InboxCount.n < 0)) == 0
+
+
+def stages(username: str) -> list[tuple[str, int]]:
+    return worklist.inbox(db.session, user(username), InboxFilters()).by_stage
+
+
+# ---- counts --------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("two_reviews")
+def test_counts_follow_submission_decisions_and_withdrawal(
+    demo: dict[str, Any], make_unit: Any, start: Any, engine: Engine
+) -> None:
+    first = submitted(start, make_unit(name="鄂尔多斯市教育局"))
+    second = submitted(start, make_unit(name="鄂尔多斯市民政局"), "鄂尔多斯市民政局.政务")
+    assert_exact()
+    assert stages("bianban") == [("待审核", 2)] and stages("conac") == []
+
+    first.complete(BIANBAN, APPROVE)  # 编办 → CONAC
+    assert_exact()
+    assert stages("bianban") == [("待审核", 1)] and stages("conac") == [("复审中", 1)]
+
+    first.complete(CONAC, APPROVE)  # CONAC → the 编办 collects the fee
+    engine.runner.withdraw(second.instance_id, UNIT)  # back to the unit: not in any reviewer's counts
+    assert_exact()
+    assert stages("bianban") == [("待缴费", 1)] and stages("conac") == []
+    assert worklist.inbox(db.session, user("bianban"), InboxFilters()).total == 1
+
+    second.complete(UNIT, {**TEST_APPLICATION, "domain_name": "鄂尔多斯市民政局.政务", "years": 3})  # resubmitted
+    assert_exact()
+    assert stages("bianban") == [("待审核", 1), ("待缴费", 1)]
+
+
+@pytest.mark.usefixtures("two_reviews")
+def test_claims_and_transfers_leave_the_counts_alone(demo: dict[str, Any], make_unit: Any, start: Any) -> None:
+    application = submitted(start, make_unit())
+    item_id = application.task().id
+    before = counted()
+
+    assignment.claim(db.session, user("bianban"), item_id)
+    assignment.transfer(db.session, user("bianban"), item_id, "bianban2")
+    db.session.commit()
+    assert counted() == before == grouped()
+    mine = worklist.inbox(db.session, user("bianban2"), InboxFilters(claimed="mine"))
+    assert (mine.total, mine.more, mine.by_stage) == (1, False, [("待审核", 1)])
+
+
+@pytest.mark.usefixtures("two_reviews")
+def test_a_refused_decision_changes_no_count(demo: dict[str, Any], make_unit: Any, start: Any) -> None:
+    application = submitted(start, make_unit())
+    before = counted()
+    with pytest.raises(FormValidationError):
+        application.complete(BIANBAN, {"decision": "reject"})  # a rejection needs its reason
+    assert counted() == before == grouped()
+
+
+def test_an_action_failing_half_way_is_undone_with_its_counts(engine: Engine, make_unit: Any, start: Any) -> None:
+    """Routing fails after the unit's item is gone and before the reviewer's exists: nothing of it stays."""
+    unit = make_unit(region_code="150602")
+    ensure_office("编办", "150600")
+    deploy_routing(engine, "编办", "office:编办:150600")
+    application = start("routing", unit)
+    db.session.delete(db.session.scalar(select(Office).where(Office.code == "编办:150600")))
+    db.session.commit()
+    with pytest.raises(TaskFailure):
+        application.complete(UNIT, ENTRY)
+    assert_exact()
+    assert counted() == {}
+    ensure_office("编办", "150600")
+    engine.runner.retry(application.instance_id, ADMIN)
+    assert_exact()
+    assert sum(counted().values()) == 1
+
+
+@pytest.mark.usefixtures("two_reviews")
+def test_repairs_in_sql_and_a_move_to_another_version_keep_the_counts(
+    demo: dict[str, Any], make_unit: Any, start: Any
+) -> None:
+    """The triggers see every statement, not only the Projector's: a stage or office rewritten by hand,
+    an item deleted, an application moved to another version of its diagram."""
+    first, second = submitted(start, make_unit()), submitted(start, make_unit(), "第二单位.政务")
+    db.session.execute(update(WorkItem).where(WorkItem.instance_id == first.instance_id).values(stage="补正中"))
+    db.session.execute(
+        update(WorkItem).where(WorkItem.instance_id == second.instance_id).values(office_code="编办:150602")
+    )
+    assert_exact()
+    other = WorkflowDefinition(
+        process_id=TWO_REVIEWS,
+        name="另一版本",
+        version=99,
+        sha256="0" * 64,
+        file_name="x.bpmn",
+        xml="",
+        deployed_by="t",
+    )
+    db.session.add(other)
+    db.session.flush()
+    db.session.execute(
+        update(ProcessInstance).where(ProcessInstance.id == first.instance_id).values(definition_id=other.id)
+    )
+    assert_exact()
+    assert worklist.inbox(db.session, user("bianban"), InboxFilters()).by_procedure == [(TWO_REVIEWS, "另一版本", 1)]
+    db.session.execute(delete(WorkItem).where(WorkItem.instance_id == second.instance_id))
+    assert_exact()
+    worklist.rebuild_inbox_counts(db.session)  # a recount finds nothing to change
+    assert_exact()
+    db.session.rollback()
+
+
+# ---- pages -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def five(demo: dict[str, Any], two_reviews: str, make_unit: Any, start: Any, clock: Any) -> list[Application]:
+    """Five submissions to the 编办 of 鄂尔多斯; two share an arrival time, two have no deadline."""
+    clock.set("2026-10-12 10:00")
+    found = [submitted(start, make_unit(), f"测试单位{n}.政务") for n in range(5)]
+    ids = [a.task().id for a in found]
+    arrival = db.session.scalar(select(WorkItem.created_at).where(WorkItem.id == ids[0]))
+    db.session.execute(update(WorkItem).where(WorkItem.id == ids[3]).values(created_at=arrival))
+    db.session.execute(update(WorkItem).where(WorkItem.id.in_(ids[1:3])).values(due_at=None))
+    db.session.execute(
+        update(WorkItem).where(WorkItem.id == ids[4]).values(due_at=arrival + timedelta(days=1))  # soonest due
+    )
+    db.session.commit()
+    return found
+
+
+def keys(inbox: worklist.Inbox) -> list[str]:
+    return [row.business_key for row in inbox.rows]
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_following_the_cursor_gives_the_rows_of_numbered_pages(five: list[Application], sort: str) -> None:
+    bianban = user("bianban")
+    whole = keys(worklist.inbox(db.session, bianban, InboxFilters(), sort, 1, page_size=20))
+    assert len(whole) == 5
+
+    followed, at = [], PageAt()
+    while True:
+        found = worklist.inbox(db.session, bianban, InboxFilters(), sort, at, page_size=2)
+        numbered = worklist.inbox(db.session, bianban, InboxFilters(), sort, at.number, page_size=2)
+        assert keys(found) == keys(numbered) and found.page == at.number
+        followed += keys(found)
+        if not found.next_cursor:
+            break
+        at = PageAt(at.number + 1, found.next_cursor)
+    assert followed == whole and at.number == 3
+
+
+def test_items_without_deadline_come_last_in_both_directions(five: list[Application]) -> None:
+    bianban = user("bianban")
+    undated = {a.instance.business_key for a in five[1:3]}
+    for sort in ("due", "-due"):
+        rows = worklist.inbox(db.session, bianban, InboxFilters(), sort).rows
+        assert {r.business_key for r in rows[-2:]} == undated
+    assert keys(worklist.inbox(db.session, bianban, InboxFilters(), "due"))[0] == five[4].instance.business_key
+
+
+def test_a_cursor_of_another_sort_or_garbage_falls_back_to_the_page_number(five: list[Application]) -> None:
+    bianban = user("bianban")
+    by_number = keys(worklist.inbox(db.session, bianban, InboxFilters(), "key", 2, page_size=2))
+    first = worklist.inbox(db.session, bianban, InboxFilters(), "created", 1, page_size=2)
+    for after in (first.next_cursor, "key|x|y", "key|not-a-date", "garbage"):
+        found = worklist.inbox(db.session, bianban, InboxFilters(), "key", PageAt(2, after), page_size=2)
+        assert keys(found) == by_number
+
+
+def test_a_filtered_total_beyond_the_cap_says_more(five: list[Application], monkeypatch: Any, login: Any) -> None:
+    monkeypatch.setattr(worklist, "COUNT_CAP", 3)
+    unclaimed = worklist.inbox(db.session, user("bianban"), InboxFilters(claimed="unclaimed"), page_size=2)
+    assert (unclaimed.total, unclaimed.more, unclaimed.next_cursor != "") == (3, True, True)
+    beyond = worklist.inbox(db.session, user("bianban"), InboxFilters(claimed="unclaimed"), page=3, page_size=2)
+    assert (beyond.page, len(beyond.rows)) == (3, 1)  # not clamped to the counted pages
+    exact = worklist.inbox(db.session, user("bianban"), InboxFilters(stage="待审核"))  # from the counts
+    assert (exact.total, exact.more) == (5, False)
+    assert "超过 3 件待办" in page(login("bianban"), "/review/", claimed="unclaimed")
+
+
+def test_the_next_link_carries_the_cursor_and_other_links_drop_it(five: list[Application], login: Any) -> None:
+    """Enough copies of the five items for two pages of the web list (20 a page)."""
+    template = db.session.get(WorkItem, five[0].task().id)
+    assert template is not None
+    copies = [
+        {c.name: getattr(template, c.key) for c in WorkItem.__table__.columns if c.name != "id"}
+        | {"task_id": f"copy-{n}"}
+        for n in range(17)
+    ]
+    db.session.execute(WorkItem.__table__.insert(), copies)
+    db.session.commit()
+    client = login("bianban")
+
+    def pager(html: str) -> str:
+        return html.split('aria-label="待办分页"')[1].split("</nav>")[0]
+
+    stray = pager(page(client, "/review/", sort="created", after="created|2026-10-12T02:00:00+00:00|1"))
+    first = pager(page(client, "/review/", sort="created"))
+    cursor = worklist.inbox(db.session, user("bianban"), InboxFilters(), "created").next_cursor
+    assert stray == first and cursor
+    numbered, following = first.split("下一页")[0], first.split("下一页")[0].rsplit("<a", 1)[1]
+    assert "after=" in following and "after=" not in numbered.rsplit("<a", 1)[0]  # on 下一页 only
+    second = page(client, "/review/", sort="created", page=2, after=cursor)
+    assert "共 22 件待办，第 2 / 2 页" in second and "after=" not in pager(second)
+
+
+@pytest.mark.usefixtures("two_reviews")
+def test_done_pages_follow_the_cursor(demo: dict[str, Any], make_unit: Any, start: Any) -> None:
+    reviewer = Actor("bianban", "编办", None, "编办:150600")
+    for n in range(5):
+        submitted(start, make_unit(), f"已办单位{n}.政务").complete(reviewer, APPROVE)
+    bianban = user("bianban")
+    numbered = [worklist.done(db.session, bianban, n, page_size=2) for n in (1, 2, 3)]
+    followed, at = [], PageAt()
+    for _ in range(3):
+        found = worklist.done(db.session, bianban, at, page_size=2)
+        followed.append([row.event.id for row in found.rows])
+        at = PageAt(at.number + 1, found.next_cursor)
+    assert followed == [[row.event.id for row in p.rows] for p in numbered]
+    assert numbered[0].total == 5 and numbered[2].next_cursor == "" and numbered[0].next_cursor
+
+
+@pytest.mark.usefixtures("two_reviews")
+def test_the_region_copies_follow_the_unit(demo: dict[str, Any], make_unit: Any, start: Any) -> None:
+    """Work items and domains carry their unit's region (the region filter and 到期域名 read it)."""
+    unit = make_unit(region_code="150602")
+    application = submitted(start, unit).complete(BIANBAN, APPROVE)  # now with CONAC
+    domain = Domain(
+        unit_id=unit.id, name="区划测试.政务", ascii_name="xn--test", suffix="政务", years=1, host_mode="none"
+    )
+    db.session.add(domain)
+    db.session.commit()
+
+    def regions() -> tuple[str | None, str | None]:
+        db.session.expire_all()
+        item = db.session.scalar(select(WorkItem.region_code).where(WorkItem.instance_id == application.instance_id))
+        return item, db.session.scalar(select(Domain.region_code).where(Domain.id == domain.id))
+
+    assert regions() == ("150602", "150602")
+    conac = user("conac")
+    assert worklist.inbox(db.session, conac, InboxFilters(region="150600")).total == 1
+    db.session.execute(update(Unit).where(Unit.id == unit.id).values(region_code="110101"))
+    db.session.commit()
+    assert regions() == ("110101", "110101")
+    assert worklist.inbox(db.session, conac, InboxFilters(region="150000")).total == 0
+    assert [r.business_key for r in worklist.inbox(db.session, conac, InboxFilters(region="110000")).rows] == [
+        application.instance.business_key
+    ]
+
+
+@pytest.mark.usefixtures("two_reviews")
+def test_search_finds_the_same_whether_few_or_many_units_match(
+    demo: dict[str, Any], make_unit: Any, start: Any, monkeypatch: Any
+) -> None:
+    """Few matching units are read by id, many by testing the newest applications: the same hits either way."""
+    names = ("鄂尔多斯市教育局", "鄂尔多斯市民政局", "东胜区民政局")
+    found = [
+        submitted(start, make_unit(name=n, region_code="150602" if n[0] == "东" else "150600"), f"{n}.政务")
+        for n in names
+    ]
+    bianban = user("bianban")
+
+    def hits(text: str) -> list[str]:
+        return [hit.business_key for hit in worklist.search(db.session, bianban, text)]
+
+    few = {text: hits(text) for text in ("民政局", "教育局.政务", "鄂尔多斯", "没有这个单位")}
+    monkeypatch.setattr(worklist, "SEARCH_UNITS", 0)
+    assert {text: hits(text) for text in few} == few
+    assert few["民政局"] == [found[1].instance.business_key]  # 东胜区民政局 belongs to another office
+    assert few["鄂尔多斯"] == [found[1].instance.business_key, found[0].instance.business_key]  # newest first
+    assert few["没有这个单位"] == []
