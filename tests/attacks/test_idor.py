@@ -104,6 +104,8 @@ ROUTES: list[tuple[str, str, list[str], str | None]] = [
     ("POST", "/admin/users/{user_id}/password", ["unit1", "bianban", "conac", "policy", *NOT_SECURITY], None),
     ("POST", "/admin/users/{user_id}/unlock", ["unit1", "bianban", "conac", "policy", *NOT_SECURITY], None),
     ("POST", "/admin/users/{user_id}/sessions/end", ["unit1", "bianban", "conac", "policy", *NOT_SECURITY], None),
+    ("GET", "/admin/users/{user_id}/mobile", ["unit1", "bianban", "conac", "policy", *NOT_SECURITY], None),
+    ("POST", "/admin/users/{user_id}/mobile", ["unit1", "bianban", "conac", "policy", *NOT_SECURITY], None),
     (
         "POST",
         "/admin/users/{user_id}/second-factor/reset",
