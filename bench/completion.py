@@ -24,8 +24,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from app import create_app
 from app.engine import get_engine
@@ -87,8 +91,9 @@ def measure(url: str, instances: int, steps: int, repeats: int) -> tuple[Sent, d
         floor_per_task(compiled, 5, steps)  # warm-up
         completion_per_task(5, steps)
         ids = list(db.session.scalars(db.select(ProcessInstance.id).limit(instances)))
-        rounds: dict[str, list[float]] = {"floor": [], "serialized": [], "bare_tx": [], "complete": []}
+        rounds: dict[str, list[float]] = {"floor": [], "serialized": [], "bare_tx": [], "complete": [], "sealing": []}
         for _ in range(repeats):
+            rounds["sealing"].append(sealing_per_task(compiled))
             rounds["floor"].append(floor_per_task(compiled, instances, steps))
             rounds["serialized"].append(serialization_per_task(compiled, instances, steps))
             rounds["bare_tx"].append(bare_transaction_per_task(ids, steps))
@@ -96,6 +101,18 @@ def measure(url: str, instances: int, steps: int, repeats: int) -> tuple[Sent, d
         db.session.remove()
         db.engine.dispose()
     return sent, {name: statistics.median(values) / 1000 for name, values in rounds.items()}
+
+
+def sealing_per_task(compiled: Any, repeats: int = 200) -> float:
+    """Opening and sealing the state as the column stores it (JSON + the personal-data cipher), once each per
+    completion: the part of the floor issue 12's encryption at rest adds."""
+    workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=PythonScriptEngine())
+    workflow.do_engine_steps()
+    state, column = get_engine().runner.serializer.dump(workflow), ProcessInstance.__table__.c.state.type
+    started = time.perf_counter()
+    for _ in range(repeats):
+        column.process_result_value(column.process_bind_param(state, None), None)
+    return (time.perf_counter() - started) / repeats * 1e6
 
 
 def report(label: str, run: Callable[[], tuple[Sent, dict[str, float]]], show_statements: bool) -> None:
@@ -109,6 +126,8 @@ def report(label: str, run: Callable[[], tuple[Sent, dict[str, float]]], show_st
     print(f"  bare transaction (UPDATE+INSERT)       {f['bare_tx']:8.2f} ms")
     print(f"  Runner.complete                        {f['complete']:8.2f} ms")
     print(f"  ratio complete / (state + bare tx)     {f['complete'] / least:8.2f}")
+    print(f"  state sealed at rest (open + seal)     {f['sealing']:8.2f} ms")
+    print(f"  ratio with the sealing in the floor    {f['complete'] / (least + f['sealing']):8.2f}")
     if show_statements:
         for number, statement in enumerate(sent.statements, 1):
             print(f"    {number:2d}. {statement[:110]}")
