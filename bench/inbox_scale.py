@@ -1,6 +1,6 @@
 """Reviewers' lists at 10 000 and 1 000 000 applications on PostgreSQL: p50/p95 per list and query.
 
-Usage: python bench/inbox_scale.py [--sizes 10000,1000000] [--runs 40] [--keep]
+Usage: python bench/inbox_scale.py [--sizes 10000,1000000] [--runs 40] [--keep] [--only 到期域名]
 
 Workload (generated with COPY, triggers off, then inbox_count rebuilt from the work items):
 ~3 100 编办 offices (31 provinces, 10 cities each, 9 counties each) and the national CONAC; units,
@@ -13,7 +13,8 @@ finished application and a CONAC one for half of them (已办).
 Each figure is the time of the service call (SQL and row building, no template), over --runs runs
 after two warm-ups, for the big office (bianban), the national CONAC (conac, the largest inbox) and
 a county office (dongsheng). "before" lines time the query shapes this change replaced, on the same
-data. --keep keeps the databases (conac_inbox_scale_<size>) and reuses them on the next run.
+data. --keep keeps the databases (conac_inbox_scale_<size>) and reuses them on the next run; --only
+times just the lines whose label starts with the given text (e.g. 到期域名).
 """
 
 from __future__ import annotations
@@ -554,7 +555,7 @@ def prepare(name: str, size: int) -> tuple[int, float]:
     return size, time.perf_counter() - started
 
 
-def run_size(size: int, runs: int, keep: bool) -> None:
+def run_size(size: int, runs: int, keep: bool, only: str = "") -> None:
     name = f"conac_inbox_scale_{size}"
     reuse = keep and _database_ready(name)
     if not reuse:
@@ -571,6 +572,8 @@ def run_size(size: int, runs: int, keep: bool) -> None:
         now = NOW
         print(f"  {'list / query':<40} {'user':<10} {'p50 ms':>8} {'p95 ms':>8}")
         for label, username, call in [*scenarios(now), *before_scenarios()]:
+            if not label.startswith(only):
+                continue
             user = users[username]
             p50, p95 = timed(lambda call=call, user=user: call(user), runs)
             print(f"  {label:<40} {username:<10} {p50:8.1f} {p95:8.1f}")
@@ -619,9 +622,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="keep the databases and reuse them next time")
+    parser.add_argument("--only", default="", help="time only the lines whose label starts with this")
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",")):
-        run_size(size, args.runs, args.keep)
+        run_size(size, args.runs, args.keep, args.only)
 
 
 if __name__ == "__main__":

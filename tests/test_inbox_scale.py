@@ -18,10 +18,21 @@ from app.engine import Engine
 from app.engine.errors import FormValidationError, TaskFailure
 from app.extensions import db
 from app.models import Domain, InboxCount, Office, ProcessInstance, Unit, WorkflowDefinition, WorkItem
-from app.services import assignment, worklist
+from app.services import assignment, domain_query, worklist
 from app.services.audit import Actor
+from app.services.domain_query import DomainFilters
 from app.services.worklist import InboxFilters, PageAt
-from tests.conftest import APPROVE, BIANBAN, CONAC, TEST_APPLICATION, TWO_REVIEWS, UNIT, Application, ensure_office
+from tests.conftest import (
+    APPROVE,
+    BIANBAN,
+    CONAC,
+    TEST_APPLICATION,
+    TWO_REVIEWS,
+    UNIT,
+    Application,
+    add_domain,
+    ensure_office,
+)
 from tests.test_routing import ADMIN, ENTRY, deploy_routing
 from tests.test_web_worklist import page, submitted, user
 
@@ -298,6 +309,43 @@ def test_the_region_copies_follow_the_unit(demo: dict[str, Any], make_unit: Any,
     assert [r.business_key for r in worklist.inbox(db.session, conac, InboxFilters(region="110000")).rows] == [
         application.instance.business_key
     ]
+
+
+def test_the_unit_name_copy_follows_a_rename_and_the_name_filter(demo: dict[str, Any], make_unit: Any) -> None:
+    """到期域名 filters by the unit's name copied onto the domain: it follows a rename, and the filter finds
+    what matching the joined unit's name or the domain finds."""
+    names = ("鄂尔多斯市图书馆", "鄂尔多斯市教育局", "康巴什区图书馆", "东胜区图书馆")
+    units = [make_unit(name=n, region_code="150602" if n[0] == "东" else "150600") for n in names]
+    domains = [add_domain(unit, f"单位{i}网站.公益") for i, unit in enumerate(units)]
+    add_domain(units[1], "教育图书馆.政务")  # the domain's own name matches, not its unit's
+    bianban = user("bianban")
+
+    def hits(text: str) -> list[str]:
+        return [row.domain.name for row in domain_query.query(db.session, bianban, DomainFilters(text=text)).rows]
+
+    def joined(text: str) -> list[str]:
+        """What the filter read before the copy: the domain's name or its unit's, joined."""
+        seen = [row.domain.id for row in domain_query.rows_for(db.session, bianban, DomainFilters())]
+        query = (
+            select(Domain.name)
+            .join(Unit, Unit.id == Domain.unit_id)
+            .where(Domain.id.in_(seen))
+            .where(Domain.name.contains(text) | Unit.name.contains(text))
+            .order_by(Domain.expires_on, Domain.id)
+        )
+        return list(db.session.scalars(query))
+
+    for text in ("图书馆", "教育", "鄂尔多斯", "网站", "没有这个单位"):
+        assert hits(text) == joined(text), text
+    assert hits("图书馆") == ["单位0网站.公益", "单位2网站.公益", "教育图书馆.政务"]  # 东胜区 is another office's
+    db.session.execute(update(Unit).where(Unit.id == units[1].id).values(name="鄂尔多斯市档案馆"))
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.scalar(select(Domain.unit_name).where(Domain.id == domains[1].id)) == "鄂尔多斯市档案馆"
+    assert hits("档案馆") == joined("档案馆") == ["单位1网站.公益", "教育图书馆.政务"]
+    assert hits("教育") == joined("教育") == ["教育图书馆.政务"]
+    renamed = domain_query.query(db.session, bianban, DomainFilters(text="档案馆")).rows
+    assert [row.unit_name for row in renamed] == ["鄂尔多斯市档案馆"] * 2
 
 
 @pytest.mark.usefixtures("two_reviews")
