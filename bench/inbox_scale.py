@@ -48,7 +48,7 @@ from app.models import (
     WorkItem,
 )
 from app.models._types import SealedType
-from app.services import demo, domain_query, worklist
+from app.services import application_search, demo, domain_query, worklist
 from app.services.domain_query import DomainFilters
 from app.services.jurisdiction import visible_instances, visible_work_items
 from app.services.worklist import InboxFilters, PageAt
@@ -467,11 +467,11 @@ def scenarios(now: datetime) -> list[tuple[str, str, Callable[[Any], Any]]]:
         ("待办 page 50 by offset", "conac", lambda u: worklist.inbox(s, u, page=50, now=now)),
         ("已办 first page", "conac", lambda u: worklist.done(s, u)),
         ("已办 page 2 by cursor (2 calls)", "bianban", done_second),
-        ("search 申请编号 (whole)", "conac", lambda u: worklist.search(s, u, "YM2025000123")),
-        ("search 申请编号 (part)", "bianban", lambda u: worklist.search(s, u, "2025000123")),
-        ("search 单位名 (rare)", "bianban", lambda u: worklist.search(s, u, "克南乌教育局")),
-        ("search 单位名 (common)", "conac", lambda u: worklist.search(s, u, "人民医院")),
-        ("search 域名 (part)", "conac", lambda u: worklist.search(s, u, "疾病预防控制中心12")),
+        ("search 申请编号 (whole)", "conac", lambda u: application_search.search(s, u, "YM2025000123")),
+        ("search 申请编号 (part)", "bianban", lambda u: application_search.search(s, u, "2025000123")),
+        ("search 单位名 (rare)", "bianban", lambda u: application_search.search(s, u, "克南乌教育局")),
+        ("search 单位名 (common)", "conac", lambda u: application_search.search(s, u, "人民医院")),
+        ("search 域名 (part)", "conac", lambda u: application_search.search(s, u, "疾病预防控制中心12")),
         ("到期域名 next 3 months", "bianban", lambda u: domain_query.query(s, u, expiring)),
         ("到期域名 whole jurisdiction", "bianban", lambda u: domain_query.query(s, u, DomainFilters())),
         ("到期域名 by name (rare)", "bianban", lambda u: domain_query.query(s, u, DomainFilters(text="克南乌"))),

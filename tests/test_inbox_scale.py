@@ -18,7 +18,7 @@ from app.engine import Engine
 from app.engine.errors import FormValidationError, TaskFailure
 from app.extensions import db
 from app.models import Domain, InboxCount, Office, ProcessInstance, Unit, WorkflowDefinition, WorkItem
-from app.services import assignment, domain_query, worklist
+from app.services import application_search, assignment, domain_query, worklist
 from app.services.audit import Actor
 from app.services.domain_query import DomainFilters
 from app.services.worklist import InboxFilters, PageAt
@@ -361,10 +361,10 @@ def test_search_finds_the_same_whether_few_or_many_units_match(
     bianban = user("bianban")
 
     def hits(text: str) -> list[str]:
-        return [hit.business_key for hit in worklist.search(db.session, bianban, text)]
+        return [hit.business_key for hit in application_search.search(db.session, bianban, text)]
 
     few = {text: hits(text) for text in ("民政局", "教育局.政务", "鄂尔多斯", "没有这个单位")}
-    monkeypatch.setattr(worklist, "SEARCH_UNITS", 0)
+    monkeypatch.setattr(application_search, "SEARCH_UNITS", 0)
     assert {text: hits(text) for text in few} == few
     assert few["民政局"] == [found[1].instance.business_key]  # 东胜区民政局 belongs to another office
     assert few["鄂尔多斯"] == [found[1].instance.business_key, found[0].instance.business_key]  # newest first

@@ -1,4 +1,4 @@
-"""Reviewers' worklists: 待办 with filters and counts, search, 已办.
+"""Reviewers' worklists: 待办 with filters and counts, and 已办 (search: app/services/application_search.py).
 
 Lists are queries on the work-item table joined to instances, units and definitions; no
 workflow is deserialized to build a list. Every query starts from the jurisdiction rules,
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_, union, union_all
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from app.engine import get_engine
@@ -27,14 +27,12 @@ from app.models import (
 )
 from app.models.account import UNIT_ROLE
 from app.services.calendar import BEIJING
-from app.services.jurisdiction import visible_instances, visible_work_items
+from app.services.jurisdiction import visible_work_items
 from app.services.paging import Paged
 from app.services.task_pages import display
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-SEARCH_LIMIT = 50
-SEARCH_UNITS = 2000  # up to this many units matching a search are looked up by id (see _few)
 COUNT_CAP = 500  # a list counts this far (25 pages) where no kept count answers, then says "more than"
 DEFAULT_SORT = "created"
 SORT_COLUMNS: dict[str, Any] = {
@@ -102,17 +100,6 @@ class DoneRow:
     unit_name: str
     procedure: str
     decision: str  # the decision as the form titled it, e.g. 不通过
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    instance_id: int
-    business_key: str
-    stage: str
-    created_at: datetime
-    unit_name: str
-    procedure: str
-    item_id: int | None  # the user's open work item on this application, if any
 
 
 # ---- 待办 ----------------------------------------------------------------------------
@@ -390,82 +377,7 @@ def rebuild_inbox_counts(session: Session) -> None:
     session.execute(table.insert().from_select(columns, grouped))
 
 
-# ---- search and 已办 -------------------------------------------------------------------
-
-
-def search(session: Session, user: Any, text: str, limit: int = SEARCH_LIMIT) -> list[SearchHit]:
-    """Applications in the user's jurisdiction by 申请编号, 单位名称 or 域名 (part of it), newest first.
-
-    A domain finds every application of the unit holding it (registration, renewals, site reviews).
-    Each way of matching is its own query, newest first and cut at `limit`; the union of the three is
-    cut at `limit` again. A name matching few units is read through those units' applications (the
-    trigram indexes of migration fa13a0000001 find them on PostgreSQL); one matching many is tested on
-    the newest applications until enough match (see _few).
-    """
-    text = text.strip()[:100]
-    if not text:
-        return []
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    by_name = select(Unit.id).where(Unit.name.like(pattern, escape="\\"))
-    by_domain = select(Domain.unit_id).where(Domain.name.like(pattern, escape="\\"))
-    newest = ProcessInstance.id.desc()
-    by_units = (ProcessInstance.id + 0).desc()  # not the primary key's order: start from the units' rows
-    few = [(units, _few(session, units)) for units in (by_name, by_domain)]
-    known = sorted({unit_id for _units, ids in few if ids is not None for unit_id in ids})
-    matches = [(ProcessInstance.unit_id.in_(units), newest) for units, ids in few if ids is None]
-    if known:  # the units found by name and by domain, in one query
-        matches.append((ProcessInstance.unit_id.in_(known), by_units))
-    if text.isascii() and text.isalnum():  # application numbers: two capital letters and ten digits
-        matches.append((ProcessInstance.business_key.like(f"%{text.upper()}%"), newest))
-    if not matches:  # no unit has that name or domain, and it is no application number
-        return []
-    visible = visible_instances(user).whereclause
-    cut = [
-        select(ProcessInstance.id)
-        .where(*([visible] if visible is not None else []), match)
-        .order_by(order)
-        .limit(limit)
-        .subquery()
-        for match, order in matches
-    ]
-    found_ids = union(*(select(q.c.id) for q in cut)).subquery()
-    query = (
-        select(
-            ProcessInstance.id,
-            ProcessInstance.business_key,
-            ProcessInstance.stage,
-            ProcessInstance.created_at,
-            Unit.name,
-            WorkflowDefinition.name,
-        )
-        .select_from(ProcessInstance)
-        .join(Unit, Unit.id == ProcessInstance.unit_id)
-        .join(WorkflowDefinition, WorkflowDefinition.id == ProcessInstance.definition_id)
-        .where(ProcessInstance.id.in_(select(found_ids.c.id)))
-        .order_by(ProcessInstance.id.desc())
-        .limit(limit)
-    )
-    found = session.execute(query).all()
-    items = _open_items(session, user, [row[0] for row in found])
-    return [SearchHit(*row, item_id=items.get(row[0])) for row in found]
-
-
-def _few(session: Session, units: Select[Any]) -> list[int] | None:
-    """The matching unit ids when there are at most SEARCH_UNITS of them, else None.
-
-    A rare name is found through its index and its few units' applications read by unit; a common one
-    is better tested on the newest applications until enough match. Reading the ids first says which
-    case this is, where the planner's estimate of a LIKE pattern cannot.
-    """
-    found = list(session.scalars(units.limit(SEARCH_UNITS + 1)))
-    return found if len(found) <= SEARCH_UNITS else None
-
-
-def _open_items(session: Session, user: Any, instance_ids: list[int]) -> dict[int, int]:
-    if not instance_ids:
-        return {}
-    query = visible_work_items(user).where(WorkItem.instance_id.in_(instance_ids)).order_by(WorkItem.id)
-    return {item.instance_id: item.id for item in reversed(list(session.scalars(query)))}
+# ---- 已办 ----------------------------------------------------------------------------
 
 
 def done(session: Session, user: Any, page: int | PageAt = 1, page_size: int = PAGE_SIZE) -> Done:
@@ -507,6 +419,3 @@ def _decision_title(session: Session, definition_id: int, event: AuditEvent) -> 
     form = compiled.element_properties(event.task_name).get("formJsonSchemaFilename")
     properties = compiled.forms.schema(form).get("properties", {}) if form else {}
     return display(event.decision, properties.get("decision", {}))
-
-
-# ---- claim, release, transfer ----------------------------------------------------------

@@ -32,7 +32,16 @@ from app.engine.errors import ConflictError, FormValidationError, NotFoundError,
 from app.extensions import db
 from app.models import WorkItem
 from app.models.account import REVIEWER_AUDIENCE
-from app.services import applications, assignment, exports, notifications, regions, task_pages, worklist
+from app.services import (
+    application_search,
+    applications,
+    assignment,
+    exports,
+    notifications,
+    regions,
+    task_pages,
+    worklist,
+)
 from app.services.calendar import BEIJING
 from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import work_item_for
@@ -95,7 +104,7 @@ def done() -> str:
 @blueprint.get("/search")
 def search() -> str:
     text = request.args.get("q", "").strip()
-    hits = worklist.search(db.session, current_user, text)
+    hits = application_search.search(db.session, current_user, text)
     return render_template("worklist/search.html", q=text, hits=hits)
 
 
