@@ -7,6 +7,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from app.engine.compaction import PlatformWorkflow
@@ -45,9 +46,24 @@ class InstanceReader:
         return sorted(done - current), sorted(current)
 
     def _workflow(self, instance_id: int) -> PlatformWorkflow:
+        """The workflow of the row as loaded in this session, deserialised once per loaded state.
+
+        A task page reads the data, the progress and the overview of one application: three loads of the
+        same state. The workflow is kept beside the row (the ORM object's `info`, gone with the session) and
+        reused while the row holds the very state it was made from; a refresh loads a new state object.
+        Readers never change the workflow, so sharing it is safe.
+        """
         session = self._session_factory()
         instance = session.get(ProcessInstance, instance_id)
         if instance is None:
             raise NotFoundError("没有找到该申请")
-        compiled = self.definitions.compiled_by_id(session, instance.definition_id)
-        return self.serializer.load(instance.state, compiled.spec, compiled.subprocess_specs)
+        kept = inspect(instance).info
+        state, workflow = kept.get(_READ, (None, None))
+        if workflow is None or state is not instance.state:
+            compiled = self.definitions.compiled_by_id(session, instance.definition_id)
+            workflow = self.serializer.load(instance.state, compiled.spec, compiled.subprocess_specs)
+            kept[_READ] = (instance.state, workflow)
+        return workflow
+
+
+_READ = "reader.workflow"  # the key of the kept workflow in the row's ORM `info`

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, func, insert, literal, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, false, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from app.models import InAppMessage, InAppMessageRead, ProcessInstance, User
@@ -35,9 +36,26 @@ def _read_by(user: User) -> ColumnElement[bool]:
     return exists().where(InAppMessageRead.message_id == InAppMessage.id, InAppMessageRead.user_id == user.id)
 
 
+def _unread_count_of(column: Any) -> Select[tuple[int]]:
+    """The unread count of messages whose `column` (unit or office) is :to, for the account :reader."""
+    read = exists().where(
+        InAppMessageRead.message_id == InAppMessage.id, InAppMessageRead.user_id == bindparam("reader")
+    )
+    return select(func.count(InAppMessage.id)).where(column == bindparam("to"), ~read)
+
+
+# Built once: the nav shows the count on every page, and building the statement cost more than running it.
+UNREAD_TO_UNIT, UNREAD_TO_OFFICE = _unread_count_of(InAppMessage.unit_id), _unread_count_of(InAppMessage.office_id)
+
+
 def unread_count(session: Session, user: User) -> int:
-    query = select(func.count(InAppMessage.id)).where(_addressed_to(user), ~_read_by(user))
-    return session.scalar(query) or 0
+    if user.audience == UNIT_AUDIENCE and user.unit_id is not None:
+        query, to = UNREAD_TO_UNIT, user.unit_id
+    elif user.audience == REVIEWER_AUDIENCE and user.office_id is not None:
+        query, to = UNREAD_TO_OFFICE, user.office_id
+    else:
+        return 0
+    return session.scalar(query, {"to": to, "reader": user.id}) or 0
 
 
 def page(session: Session, user: User, number: int, page_size: int, unread_only: bool = False) -> Paged:

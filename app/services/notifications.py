@@ -8,11 +8,12 @@ from typing import Any
 
 from jinja2 import StrictUndefined, meta
 from jinja2.exceptions import TemplateError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.engine.texts import TextSandbox
 from app.models import InAppMessage, Office, OutboxMessage, ProcessInstance
+from app.models._types import UTCDateTime
 from app.models.outbox import FAILED, PENDING, SENT
 from app.services.errors import ServiceRefusal
 from app.services.numerals import chinese_numeral
@@ -46,18 +47,22 @@ UNIT_CHANNELS = ("sms", "email")
 NOTICE_DAYS = 14
 
 
+# Built once: the 待办 page shows the notices on every view.
+OFFICE_NOTICES = (
+    select(InAppMessage)
+    .join(Office, Office.id == InAppMessage.office_id)
+    .where(Office.code == bindparam("office"), InAppMessage.created_at >= bindparam("since", type_=UTCDateTime))
+    .order_by(InAppMessage.created_at.desc(), InAppMessage.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
 def office_notices(session: Session, office_code: str | None, now: datetime, limit: int = 5) -> list[InAppMessage]:
     """The office's notices of the last two weeks, newest first."""
     if not office_code:
         return []
-    query = (
-        select(InAppMessage)
-        .join(Office, Office.id == InAppMessage.office_id)
-        .where(Office.code == office_code, InAppMessage.created_at >= now - timedelta(days=NOTICE_DAYS))
-        .order_by(InAppMessage.created_at.desc(), InAppMessage.id.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+    since = now - timedelta(days=NOTICE_DAYS)
+    return list(session.scalars(OFFICE_NOTICES, {"office": office_code, "since": since, "limit": limit}))
 
 
 def queue(

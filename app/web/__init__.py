@@ -10,6 +10,7 @@ from app.services.numerals import chinese_numeral
 from app.web.errors import init_errors
 from app.web.forwarding import init_forwarding
 from app.web.headers import init_headers
+from app.web.i18n import install_template_gettext
 from app.web.input_policy import init_query_policy
 
 
@@ -23,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (ops, public, auth, red_page_site, *_audience_blueprints()):
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"current_locale": str(get_locale())})
+    install_template_gettext(app)
     app.jinja_env.filters["cn"] = _numeral_in_interface_language
     app.jinja_env.filters["masked"] = mask_text  # mobiles and ID numbers for those who do not need them whole
     init_errors(app)
