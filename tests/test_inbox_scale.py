@@ -1,23 +1,29 @@
 """The 待办 counts kept by triggers, keyset pages, bounded totals and the 已办 cursor (issue #13).
 
-inbox_count must equal a grouping of the open work items after every kind of change: a submission,
-a decision that moves the item to another office, a withdrawal, claims and transfers, a version
-migration, direct repairs in SQL, and actions that fail half-way (their transaction is undone, and so
-are the counts). Following "下一页" (the cursor) must give exactly the rows numbered pages give.
+The counts (inbox_count plus the deltas not folded in yet) must equal a grouping of the open work items
+after every kind of change: a submission, a decision that moves the item to another office, a withdrawal,
+claims and transfers, a version migration, direct repairs in SQL, and actions that fail half-way (their
+transaction is undone, and so are the counts); before and after a compaction, and while compactions run
+among concurrent actions. Two completions of one office at once neither wait for each other nor deadlock.
+Following "下一页" (the cursor) must give exactly the rows numbered pages give.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from flask import Flask
+from sqlalchemy import delete, func, select, union_all, update
+from sqlalchemy.orm import Session
 
 from app.engine import Engine
 from app.engine.errors import FormValidationError, TaskFailure
 from app.extensions import db
-from app.models import Domain, InboxCount, Office, ProcessInstance, Unit, WorkflowDefinition, WorkItem
+from app.models import Domain, InboxCount, InboxCountDelta, Office, ProcessInstance, Unit, WorkflowDefinition, WorkItem
 from app.services import application_search, assignment, domain_query, worklist
 from app.services.audit import Actor
 from app.services.domain_query import DomainFilters
@@ -34,17 +40,28 @@ from tests.conftest import (
     ensure_office,
 )
 from tests.test_routing import ADMIN, ENTRY, deploy_routing
+from tests.test_runner import in_threads
 from tests.test_web_worklist import page, submitted, user
 
 SORTS = ("created", "-created", "due", "-due", "key", "-key")
 
 
 def counted() -> dict[tuple[str, str, str, int], int]:
-    """inbox_count as it stands (rows counted down to 0 are kept and mean nothing)."""
-    rows = db.session.execute(
-        select(InboxCount.office_code, InboxCount.role, InboxCount.stage, InboxCount.definition_id, InboxCount.n)
-    )
+    """The counts as readers see them: inbox_count plus the deltas not folded in yet (a key summing to 0
+    means nothing: rows counted down to 0 are kept)."""
+    tables = (InboxCount.__table__, InboxCountDelta.__table__)
+    both = union_all(*(select(*key(table), table.c.n) for table in tables)).subquery()
+    rows = db.session.execute(select(*key(both), func.sum(both.c.n)).group_by(*key(both)))
     return {(office, role, stage, definition): n for office, role, stage, definition, n in rows if n}
+
+
+def key(table: Any) -> list[Any]:
+    """The columns naming one count: office, role, stage and diagram version."""
+    return [table.c[name] for name in ("office_code", "role", "stage", "definition_id")]
+
+
+def deltas() -> int:
+    return db.session.scalar(select(func.count()).select_from(InboxCountDelta)) or 0
 
 
 def grouped() -> dict[tuple[str, str, str, int], int]:
@@ -169,6 +186,164 @@ def test_repairs_in_sql_and_a_move_to_another_version_keep_the_counts(
     worklist.rebuild_inbox_counts(db.session)  # a recount finds nothing to change
     assert_exact()
     db.session.rollback()
+
+
+# ---- compaction, and actions at the same moment ---------------------------------------------------
+
+
+def opened_copy(item_id: int, stage: str, n: int) -> dict[str, Any]:
+    """A work item like `item_id` at `stage`: what a completion opens as it closes that one."""
+    item = db.session.get(WorkItem, item_id)
+    assert item is not None
+    columns = {c.name: getattr(item, c.key) for c in WorkItem.__table__.columns if c.name != "id"}
+    return columns | {"task_id": f"next-{item_id}-{n}", "stage": stage}
+
+
+def move(item_id: int, stage: str, n: int) -> int:
+    """Close the item and open the next at `stage`, in one transaction, as a completion does."""
+    opened = opened_copy(item_id, stage, n)
+    db.session.execute(delete(WorkItem).where(WorkItem.id == item_id))
+    next_id = db.session.execute(WorkItem.__table__.insert().returning(WorkItem.id), opened).scalar_one()
+    db.session.commit()
+    return int(next_id)
+
+
+@pytest.mark.usefixtures("two_reviews")
+def test_compaction_folds_the_deltas_and_the_counts_stay_exact(
+    app: Flask, demo: dict[str, Any], make_unit: Any, start: Any
+) -> None:
+    """Actions append deltas; a compaction folds them into inbox_count (the worker does it every round), and
+    one rolled back with the action it ran alongside undoes both."""
+    first, second = submitted(start, make_unit()), submitted(start, make_unit(), "第二单位.政务")
+    first.complete(BIANBAN, APPROVE)
+    assert deltas() > 0
+    assert_exact()
+    assert worklist.compact_inbox_counts(db.session)
+    db.session.commit()
+    assert deltas() == 0
+    assert_exact()
+    folded = counted()
+
+    db.session.execute(delete(WorkItem).where(WorkItem.instance_id == second.instance_id))
+    worklist.compact_inbox_counts(db.session)  # folds the delete's delta in the same transaction
+    assert deltas() == 0 and sum(counted().values()) == sum(folded.values()) - 1
+    db.session.rollback()
+    assert counted() == folded == grouped()
+
+    second.complete(BIANBAN, APPROVE)
+    assert deltas() > 0
+    result = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert deltas() == 0
+    assert_exact()
+    assert stages("conac") == [("复审中", 2)]
+
+
+@pytest.mark.parametrize("direction", ["opposite", "same"])
+@pytest.mark.usefixtures("two_reviews")
+def test_two_completions_in_one_office_at_once_neither_wait_nor_deadlock(
+    app: Flask, backend: str, demo: dict[str, Any], make_unit: Any, start: Any, direction: str
+) -> None:
+    """Two completions of one office, each closing an item and then opening the next, interleaved statement
+    by statement. With one counter row per stage, moves the same way queued at their first statement (the
+    second waited for the first's commit), and moves between the same two stages in opposite directions
+    deadlocked (each held the row the other needed next; PostgreSQL aborted one). Appending deltas, neither
+    waits."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has a single writer")
+    items = [submitted(start, make_unit(), f"并发单位{n}.政务").task().id for n in range(2)]
+    if direction == "opposite":
+        db.session.execute(update(WorkItem).where(WorkItem.id == items[1]).values(stage="补正中"))
+    db.session.commit()
+    targets = ["补正中", "待审核" if direction == "opposite" else "补正中"]
+    both_closed = threading.Barrier(2)
+
+    def completion(item_id: int, opened: dict[str, Any]) -> None:
+        db.session.connection().exec_driver_sql("SET LOCAL lock_timeout = '5s'")  # a wait fails, never hangs
+        db.session.execute(delete(WorkItem).where(WorkItem.id == item_id))
+        both_closed.wait(timeout=3)  # neither opens its next item before both closed theirs
+        db.session.execute(WorkItem.__table__.insert(), opened)
+        db.session.commit()
+
+    jobs = [partial(completion, item, opened_copy(item, stage, 1)) for item, stage in zip(items, targets, strict=True)]
+    assert in_threads(app, jobs) == [None, None]
+    assert_exact()
+    assert stages("bianban") == ([("待审核", 1), ("补正中", 1)] if direction == "opposite" else [("补正中", 2)])
+
+
+@pytest.mark.usefixtures("two_reviews")
+def test_a_compaction_passes_over_an_open_action_and_another_compaction(
+    backend: str, demo: dict[str, Any], make_unit: Any, start: Any
+) -> None:
+    """A compaction neither waits for an action under way nor folds its deltas, which count once committed;
+    while one compaction is open, another returns at once and leaves the deltas to it."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has a single writer")
+    item_id = submitted(start, make_unit()).task().id
+    opened = opened_copy(item_id, "补正中", 1)
+    db.session.commit()
+    with Session(db.engine) as action, Session(db.engine) as compaction, Session(db.engine) as other:
+        action.execute(delete(WorkItem).where(WorkItem.id == item_id))
+        compaction.connection().exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+        assert worklist.compact_inbox_counts(compaction)
+        compaction.commit()
+        action.execute(WorkItem.__table__.insert(), opened)
+        action.commit()
+        assert deltas() == 2  # the action's −1 and +1, committed after the fold
+        assert_exact()
+
+        assert worklist.compact_inbox_counts(compaction)  # holds the fold until its commit
+        assert not worklist.compact_inbox_counts(other)
+        other.commit()
+        assert deltas() == 2
+        compaction.commit()
+    assert deltas() == 0
+    assert_exact()
+
+
+@pytest.mark.usefixtures("two_reviews")
+def test_counts_stay_exact_while_compactions_run_among_completions(
+    app: Flask, demo: dict[str, Any], make_unit: Any, start: Any
+) -> None:
+    """Four items moved back and forth between two stages at once, half of them each way, while a worker
+    compacts and a reviewer reads the counts: every move closes one item and opens one, so each read must
+    find the office's total whole, and after the last compaction the counts equal the work items."""
+    items = [submitted(start, make_unit(), f"并发单位{n}.政务").task().id for n in range(4)]
+    db.session.execute(update(WorkItem).where(WorkItem.id.in_(items[::2])).values(stage="补正中"))
+    db.session.commit()
+    moved = threading.Event()
+    all_moved = threading.Barrier(len(items), action=moved.set)
+
+    def mover(item_id: int) -> None:
+        try:
+            for n in range(10):
+                stage = db.session.scalar(select(WorkItem.stage).where(WorkItem.id == item_id))
+                item_id = move(item_id, "待审核" if stage == "补正中" else "补正中", n)
+        finally:
+            all_moved.wait()
+
+    def compactor() -> int:
+        compactions = 0
+        while not moved.is_set():
+            compactions += worklist.compact_inbox_counts(db.session)
+            db.session.commit()
+        return compactions
+
+    def reader() -> set[int]:
+        totals = set()
+        while not moved.is_set():
+            totals.add(worklist.inbox(db.session, user("bianban"), InboxFilters()).total)
+            db.session.commit()
+        return totals
+
+    *movers, compactions, totals = in_threads(app, [*(partial(mover, i) for i in items), compactor, reader])
+    assert movers == [None] * len(items)
+    assert compactions > 0 and totals == {len(items)}
+    assert_exact()
+    worklist.compact_inbox_counts(db.session)
+    db.session.commit()
+    assert deltas() == 0
+    assert_exact()
 
 
 # ---- pages -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """`flask worker`: one loop that does everything falling due — timers, the outbox, the domain expiry sweep,
-placement checks. Any number of workers may run on PostgreSQL (each task claims its rows with SKIP LOCKED);
-on SQLite run one. SIGTERM or Ctrl-C lets the current timer or outbox batch finish, then the worker exits
-with status 0.
+placement checks — and folds the 待办 count deltas. Any number of workers may run on PostgreSQL (each task
+claims its rows with SKIP LOCKED; the fold is one worker's at a time); on SQLite run one. SIGTERM or Ctrl-C
+lets the current timer or outbox batch finish, then the worker exits with status 0.
 
 Each round gives every task one batch of WORKER_BATCH_SIZE items, so a backlog of timers never starves the
 outbox or the placement checks. A round that got something done is followed by the next at once; an idle
@@ -26,7 +26,7 @@ from flask import current_app
 
 from app.engine import get_engine, timer_queue
 from app.extensions import db
-from app.services import delivery, domain_lifecycle, id_card_copies, placement
+from app.services import delivery, domain_lifecycle, id_card_copies, placement, worklist
 from app.services.calendar import to_beijing_date
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,14 @@ def _purge_id_copies(now: datetime, limit: int) -> int:
     return deleted
 
 
+def _compact_inbox_counts(now: datetime, limit: int) -> int:
+    """Fold the deltas the triggers appended into the 待办 counts (worklist.compact_inbox_counts). Returns 0:
+    upkeep is no reason for another round at once, or a steady flow of actions would keep the worker awake."""
+    worklist.compact_inbox_counts(db.session)
+    db.session.commit()
+    return 0
+
+
 # Every round runs the timers (`round_tasks`), then these, in order.
 OTHER_TASKS = [
     WorkerTask("消息发送", _deliver_outbox),
@@ -106,6 +114,7 @@ OTHER_TASKS = [
     WorkerTask("到期提醒", _warn_expiring),
     WorkerTask("挂标检查", _check_placements),
     WorkerTask("复印件删除", _purge_id_copies),
+    WorkerTask("待办计数", _compact_inbox_counts),
 ]
 
 
