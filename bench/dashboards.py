@@ -1,6 +1,6 @@
 """统计 page at scale on PostgreSQL: the time of each figure's query and of the whole page, per reader.
 
-Usage: python bench/dashboards.py [--size 200000] [--runs 5] [--keep]
+Usage: python bench/dashboards.py [--size 200000] [--runs 5] [--keep] [--before REV]
 
 Data, generated with COPY into conac_bench_dashboards_<size> (--keep keeps it and reuses it next time): 编办
 offices for 31 provinces × 10 cities × 9 counties and CONAC; size / 2 units, 6 % of them in 鄂尔多斯 (the demo
@@ -12,14 +12,23 @@ unit; a badge 逾期未挂标 for 5 % of the units.
 Readers: 东胜区 (a county 编办 with few units), 鄂尔多斯 (the big city office) and CONAC (the whole country),
 each over the default 12 months and the longest period, 36 months. Times are medians over --runs runs after a
 warm-up, of the service calls (SQL and the grouped rows; no template).
+
+--before REV first times the dashboards code of git revision REV (a commit without migration fj13a0000006, e.g.
+HEAD while this change is uncommitted) on the same data without that migration's indexes and task-wait tables,
+then puts them back (the migration's upgrade, which copies the existing completions) and times this tree's code:
+both in one run, on one machine state.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -27,9 +36,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# --before runs this file again on an older revision's app package (exported to a temporary folder).
+sys.path.insert(0, os.environ.get("BENCH_APP_ROOT", str(Path(__file__).resolve().parent.parent)))
 
 import psycopg
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from flask_migrate import upgrade
 from sqlalchemy import select
 
@@ -40,7 +52,9 @@ from app.models import Office, ProcessInstance, WorkflowDefinition
 from app.services import dashboards, demo
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = ROOT / "migrations"
+MIGRATION = MIGRATIONS / "versions" / "20261204_1400_dashboard_indexes.py"  # what --before takes away
 BIG_REGION = "150600"
 START = datetime(2024, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 12, 1, 8, tzinfo=UTC)
@@ -107,7 +121,13 @@ def generate(url: str, size: int, definitions: list[int]) -> None:
         for table in ("unit", "process_instance", "domain", "certificate"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         conn.commit()
-        conn.execute("ANALYZE")
+    vacuum(url)
+
+
+def vacuum(url: str) -> None:
+    """Statistics and the visibility map (index-only scans), as autovacuum keeps them in production."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
 
 
 def _copy(conn: psycopg.Connection[Any], table: str, columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> None:
@@ -237,12 +257,12 @@ def figures(scope: dashboards.Scope, period: dashboards.Period) -> dict[str, Cal
     }
 
 
-def report(url: str, runs: int) -> None:
+def report(url: str, runs: int, label: str) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
         total = db.session.query(ProcessInstance).count()
-        print(f"{total:,} applications; median ms over {runs} runs")
-        for label, role, code in READERS:
+        print(f"{label}: {total:,} applications; median ms over {runs} runs")
+        for name, role, code in READERS:
             office = db.session.scalar(select(Office).where(Office.code == code))
             scope = dashboards.scope_for(db.session, SimpleNamespace(role=role, office=office))
             assert scope is not None
@@ -252,9 +272,32 @@ def report(url: str, runs: int) -> None:
                 )
                 page = dashboards.build(db.session, scope, period, NOW)
                 counted = sum(c.count for c in page.by_procedure)
-                times = {name: median_ms(call, runs) for name, call in figures(scope, period).items()}
-                parts = "  ".join(f"{name} {ms:.0f}" for name, ms in times.items())
-                print(f"{label:10} {months:2} months, {counted:>8,} applications: {parts}")
+                times = {figure: median_ms(call, runs) for figure, call in figures(scope, period).items()}
+                parts = "  ".join(f"{figure} {ms:.0f}" for figure, ms in times.items())
+                print(f"{name:10} {months:2} months, {counted:>8,} applications: {parts}", flush=True)
+
+
+def report_before(url: str, runs: int, revision: str) -> None:
+    """Time `revision`'s dashboards code without this migration's schema, then put the schema back."""
+    migrate(url, "downgrade")
+    with tempfile.TemporaryDirectory() as folder:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "app"], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
+        command = [sys.executable, __file__, "--report", url, "--runs", str(runs), "--label", f"before ({revision})"]
+        subprocess.run(command, check=True, env={**os.environ, "BENCH_APP_ROOT": folder})
+    migrate(url, "upgrade")
+
+
+def migrate(url: str, direction: str) -> None:
+    """Run the dashboards migration's upgrade or downgrade alone, leaving alembic_version as it is."""
+    spec = importlib.util.spec_from_file_location("dashboard_indexes", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    with app.app_context(), db.engine.begin() as connection, Operations.context(MigrationContext.configure(connection)):
+        getattr(migration, direction)()
+    vacuum(url.replace("+psycopg", ""))
 
 
 def main() -> None:
@@ -262,10 +305,18 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the database and reuse it next time")
+    parser.add_argument("--before", metavar="REV", help="first time git revision REV's code without the migration")
+    parser.add_argument("--report", metavar="URL", help=argparse.SUPPRESS)  # --before's run of the older code
+    parser.add_argument("--label", default="after", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.report:
+        report(args.report, args.runs, args.label)
+        return
     url = prepare(args.size, args.keep)
     try:
-        report(url, args.runs)
+        if args.before:
+            report_before(url, args.runs, args.before)
+        report(url, args.runs, "after" if args.before else "this tree")
     finally:
         if not args.keep:
             db_name = url.rsplit("/", 1)[1]

@@ -55,6 +55,7 @@ from app.models import Office, ProcessInstance, Unit, User
 from app.services.accounts import hash_password
 from app.services.audit import Actor
 from bench._databases import fresh_postgres_url
+from tests.round_trips import counted
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "bench" / "two_step_review.bpmn"
@@ -370,6 +371,10 @@ def profile(app: Flask, reviewer: Reviewer, tasks: int) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         profiler.runcall(lambda: [_complete_in_process(client, item) for item in work])
         wall, cpu = (time.perf_counter() - wall) / len(work), (time.process_time() - cpu) / len(work)
+        counts = _counted_requests(client, links[WARM_UP + tasks])
+    print("\nper request, counted (the same on a busy machine): statements sent, Python function calls")
+    for kind, (statements, calls) in counts.items():
+        print(f"  {kind:<18} {statements:4d} statements {calls:8d} calls")
     print(f"\nprofile of {len(work)} tasks in this process (open task + submit + open 待办; test client included):")
     print(f"  {wall * 1000:.1f} ms wall, {cpu * 1000:.1f} ms CPU per task; CPU time below")
     for order, pattern, count in (("cumulative", PROFILE_CUMULATIVE, 26), ("tottime", "", 14)):
@@ -377,6 +382,27 @@ def profile(app: Flask, reviewer: Reviewer, tasks: int) -> None:
         pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(*([pattern] if pattern else []), count)
         table = out.getvalue().split("ncalls", 1)[1]
         print(f"\nby {order}:\n   ncalls{table.rstrip()}".replace(SITE, "").replace(str(ROOT) + "/", ""))
+
+
+def _counted_requests(client: Any, item: str) -> dict[str, tuple[int, int]]:
+    """Statements and Python function calls of each request of one more task (open task, submit, open 待办)."""
+    counts: dict[str, tuple[int, int]] = {}
+    requests = {
+        "open task": lambda: client.get(f"/review/tasks/{item}"),
+        "submit decision": lambda: client.post(
+            f"/review/tasks/{item}", data={"decision": "approve", "expected_version": version}
+        ),
+        "open 待办": lambda: client.get("/review/"),
+    }
+    version = ""
+    for kind, call in requests.items():
+        profiler = cProfile.Profile()
+        with counted(db.engine) as sent:
+            response = profiler.runcall(call)
+        counts[kind] = (len(sent.statements), pstats.Stats(profiler).total_calls)
+        found = VERSION.search(response.get_data(as_text=True))
+        version = found.group(1) if found else version
+    return counts
 
 
 def _complete_in_process(client: Any, item: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from lxml import html
-from sqlalchemy import select
+from sqlalchemy import inspect, select, update
 
 from app.extensions import db
 from app.models import (
@@ -31,11 +31,13 @@ from app.models import (
     PlacementStatus,
     ProcessInstance,
     Region,
+    TaskWait,
     Unit,
     WorkflowDefinition,
     WorkItem,
 )
 from app.services import audit, dashboards
+from app.services.audit import Actor
 from app.services.calendar import BEIJING
 from tests.conftest import APPROVE, BIANBAN, CONAC, DOMAIN_APPLICATION, UNIT, Application, Clock
 
@@ -401,3 +403,94 @@ def test_the_default_period_is_the_last_12_months_of_the_engine_clock() -> None:
     assert (period.first, period.last, period.length) == (date(2025, 2, 1), date(2026, 1, 1), 12)
     assert period.start == datetime(2025, 2, 1, tzinfo=BEIJING)
     assert period.end == datetime(2026, 2, 1, tzinfo=BEIJING) == datetime(2026, 1, 31, 16, tzinfo=UTC)
+
+
+# ---- time per task at scale: the copies the triggers keep (app/models/task_wait.py) --------------------------
+
+
+def completed_application(world: World) -> ProcessInstance:
+    """The walked registration of 鄂尔多斯 (the 编办's and CONAC's figures both count it)."""
+    return db.session.scalar(select(ProcessInstance).where(ProcessInstance.stage == "注册成功"))
+
+
+def complete_at(instance: ProcessInstance, utc: str, waited_seconds: int, title: str = "统计核对") -> None:
+    at = datetime.fromisoformat(utc).replace(tzinfo=UTC)
+    actor = Actor("reviewer", "编办")
+    audit.record_at(
+        db.session, at, actor, "complete", instance.id, ("check", title), {"waited_seconds": waited_seconds}
+    )
+    db.session.commit()
+
+
+def test_medians_are_exact_over_many_waits_hours_and_months(world: World, login: Any, clock: Clock) -> None:
+    """The country reads the per-hour table and then the one hour holding the middle; a 编办 groups the rows.
+    Waits within an hour, across hours, short negative ones (a clock set back) and a Beijing month boundary."""
+    instance = completed_application(world)
+    waits = [-5, 0, 1799, 3600, 3601, 7200, 7300, 9000, 36000, 36000, 90061]
+    for n, seconds in enumerate(waits):
+        complete_at(instance, f"2026-0{1 + n % 9}-15 02:00", seconds)
+    complete_at(instance, "2025-10-31 16:30", 50)  # 2025-11-01 00:30 in Beijing: the first day of the period
+    complete_at(instance, "2025-10-31 15:30", 999_999)  # 2025-10-31 23:30 in Beijing: before it
+    for seconds in (-4000, -3000, -2000, 1000, 3000):  # hour -1, then hour 0 from -3599 to 3599: the middle is -2000
+        complete_at(instance, "2026-05-15 02:00", seconds, "统计复核")
+    key = ("域名注册", "统计核对", "编办")
+    # 12 waits: the middle two, 3601 s and 7200 s, lie in two hours; then 13: the middle one is 7200 s.
+    for extra, median in ((None, "1.5"), (99_999, "2.0")):
+        if extra is not None:
+            complete_at(instance, "2026-10-01 02:00", extra)
+        counted = [*waits, 50] + ([extra] if extra else [])
+        for username, units in (("conac", None), ("bianban", world.bianban_units)):
+            figures = page_figures(login(username))
+            assert_page_matches(figures, expected(units, DEFAULT_MONTHS, clock.now))
+            assert figures["stage-times"][("域名注册", "统计复核", "编办")] == ("5", "-0.6", "-0.3")
+            assert figures["stage-times"][key] == (
+                str(len(counted)),
+                median,
+                str(round(sum(counted) / len(counted) / 3600, 1)),
+            )
+
+
+def test_waits_follow_an_application_moved_to_another_version(world: World, login: Any, clock: Clock) -> None:
+    """A version migration moves the application's completions to the version it is on now, as the figures
+    group applications by their current version."""
+    instance = completed_application(world)
+    other = WorkflowDefinition(
+        process_id="domain_registration_renamed", name="域名注册（新版）", version=1, sha256="0" * 64,
+        file_name="x.bpmn", xml="", deployed_by="test",
+    )  # fmt: skip
+    db.session.add(other)
+    db.session.flush()
+    db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance.id).values(definition_id=other.id))
+    db.session.commit()
+    assert {
+        w.definition_id for w in db.session.scalars(select(TaskWait).where(TaskWait.instance_id == instance.id))
+    } == {other.id}
+    for username, units in (("conac", None), ("bianban", world.bianban_units)):
+        figures = page_figures(login(username))
+        assert_page_matches(figures, expected(units, DEFAULT_MONTHS, clock.now))
+        assert ("域名注册（新版）", "编办审核", "编办") in figures["stage-times"]
+
+
+def test_applications_follow_their_unit_to_another_region(world: World, login: Any, clock: Clock) -> None:
+    """Applications are grouped by their copy of the unit's region (triggers): a unit that moves takes its
+    applications along, as the unit's own region would."""
+    dongsheng = db.session.scalar(select(Unit).where(Unit.region_code == "150602"))
+    dongsheng.region_code = "150621"  # into 达拉特旗, which the city's 编办 answers for
+    db.session.commit()
+    assert {
+        i.region_code
+        for i in db.session.scalars(select(ProcessInstance).where(ProcessInstance.unit_id == dongsheng.id))
+    } == {"150621"}
+    units = world.bianban_units | {dongsheng.id}
+    figures = page_figures(login("bianban"))
+    assert_page_matches(figures, expected(units, DEFAULT_MONTHS, clock.now))
+    assert figures["by-region"]["达拉特旗"] == 2
+    assert_page_matches(page_figures(login("conac")), expected(None, DEFAULT_MONTHS, clock.now))
+
+
+def test_every_index_the_models_declare_is_in_the_migrated_database(app: Any) -> None:
+    database = inspect(db.engine)
+    for table in ("process_instance", "domain", "charge", "task_wait"):
+        found = {index["name"]: index["column_names"] for index in database.get_indexes(table)}
+        for index in db.metadata.tables[table].indexes:
+            assert found.get(index.name) == [column.name for column in index.columns], (table, index.name)

@@ -20,9 +20,11 @@ from app.models.red_page import RedPage, RedPageImage
 from app.models.region import Region
 from app.models.session import UserSession
 from app.models.step_log import StepRecord
+from app.models.task_wait import TaskWait, TaskWaitHour
 from app.models.workflow import (
     BusinessKeySequence,
     InboxCount,
+    InboxCountDelta,
     InstanceOffice,
     MessageSubscription,
     ProcessInstance,
@@ -47,6 +49,7 @@ __all__ = [
     "InAppMessage",
     "InAppMessageRead",
     "InboxCount",
+    "InboxCountDelta",
     "InstanceMigration",
     "InstanceOffice",
     "MessageSubscription",
@@ -64,6 +67,8 @@ __all__ = [
     "Role",
     "SmsRecord",
     "StepRecord",
+    "TaskWait",
+    "TaskWaitHour",
     "TimerSubscription",
     "Unit",
     "User",

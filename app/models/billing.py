@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -24,6 +24,9 @@ class Remittance(db.Model):
 
 class Charge(db.Model):
     """Fee for one domain: tariff × years, collected by 编办 against an invoice."""
+
+    # 统计: the fees collected in a period are one index range (on PostgreSQL carrying unit and amount).
+    __table_args__ = (Index("ix_charge_collected_at", "collected_at", postgresql_include=["unit_id", "amount_yuan"]),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import FetchedValue, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, FetchedValue, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -57,13 +57,28 @@ class ProcessInstance(db.Model):
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The unit's region, copied by database triggers on insert and whenever the unit moves (migration
+    # fj13a0000006): the 统计 applications by region are grouped without visiting each unit.
+    region_code: Mapped[str | None] = mapped_column(String(6), server_default=FetchedValue())
 
     definition: Mapped[WorkflowDefinition] = relationship()
     unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)  # routing needs its region
 
     __mapper_args__ = {"version_id_col": version}  # compare-and-set on every save
-    # Work items → procedure without reading the (large) state rows: the inbox counts per procedure.
-    __table_args__ = (Index("ix_process_instance_id_definition", "id", "definition_id"),)
+    __table_args__ = (
+        # Work items → procedure without reading the (large) state rows: the inbox counts per procedure.
+        Index("ix_process_instance_id_definition", "id", "definition_id"),
+        # 统计: the numbered applications of a period are one index range carrying what the figures group by.
+        Index(
+            "ix_process_instance_numbered_created",
+            "created_at",
+            postgresql_include=["definition_id", "stage", "region_code", "id"],
+            postgresql_where=text(f"business_key NOT LIKE '{PROVISIONAL_KEY}%'"),
+            sqlite_where=text(f"business_key NOT LIKE '{PROVISIONAL_KEY}%'"),
+        ),
+        # 统计: a 编办's applications by their copy of the unit's region (jurisdiction.office_regions).
+        Index("ix_process_instance_region", "region_code", postgresql_include=["id"]),
+    )
 
     @property
     def numbered(self) -> bool:
@@ -108,16 +123,35 @@ class WorkItem(db.Model):
 class InboxCount(db.Model):
     """Open reviewer work items per office, role, stage and diagram version: the 待办 counts.
 
-    Written only by database triggers (migration fa13a0000001) in the transaction that inserts,
-    deletes or moves a work item, so the counts are exact without grouping the inbox on every view.
-    Rows whose count fell to 0 stay; readers skip them. app.services.worklist.rebuild_inbox_counts
-    recounts them all after a bulk load with the triggers disabled.
+    The base of the counts: an office's figure is its rows here plus its rows of InboxCountDelta.
+    Written only by the compaction that folds the deltas in (app.services.worklist.compact_inbox_counts)
+    and by rebuild_inbox_counts, which recounts everything after a bulk load with the triggers disabled.
+    Rows whose count fell to 0 stay; readers skip them.
     """
 
     office_code: Mapped[str] = mapped_column(String(40), primary_key=True)
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
     stage: Mapped[str] = mapped_column(String(40), primary_key=True)
     definition_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class InboxCountDelta(db.Model):
+    """One change of an inbox count (+1, −1, or ±k for a move to another version), appended by database
+    triggers (migration fk13a0000007) in the transaction that inserts, deletes or moves a work item.
+
+    Appending takes no lock another transaction waits for, so actions on the same office and stage never
+    queue behind one another nor deadlock, as updates of one counter row did. Readers add an office's
+    deltas to its InboxCount rows; the worker folds them in every round.
+    """
+
+    __table_args__ = (Index("ix_inbox_count_delta_inbox", "office_code", "role"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    office_code: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(20))
+    stage: Mapped[str] = mapped_column(String(40))
+    definition_id: Mapped[int] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(Integer)
 
 

@@ -11,7 +11,23 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.engine import get_engine
@@ -20,6 +36,7 @@ from app.models import (
     Charge,
     Domain,
     InboxCount,
+    InboxCountDelta,
     ProcessInstance,
     Unit,
     WorkflowDefinition,
@@ -35,6 +52,9 @@ PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 COUNT_CAP = 500  # a list counts this far (25 pages) where no kept count answers, then says "more than"
 DEFAULT_SORT = "created"
+BASE, DELTAS = InboxCount.__table__, InboxCountDelta.__table__
+KEY = ["office_code", "role", "stage", "definition_id"]  # of an inbox count
+COMPACTION_LOCK = 0x494E424F58  # advisory lock of the count compaction ("INBOX")
 SORT_COLUMNS: dict[str, Any] = {
     "created": WorkItem.created_at,
     "due": WorkItem.due_at,
@@ -263,21 +283,30 @@ def _is_overdue(item: WorkItem, now: datetime) -> bool:
     return item.due_at is not None and item.due_at < now
 
 
-def _domain_names(session: Session, instance_ids: list[int]) -> dict[int, str]:
-    """The domains each application registers or renews, where it has any (only the page's rows, one query)."""
-    if not instance_ids:
-        return {}
+def _domain_names_query() -> Select[Any]:
+    """The domains the applications :ids register (kind 0) or renew (kind 1), in order of kind and row."""
+    ids = bindparam("ids", expanding=True)
     registered = select(Domain.instance_id, Domain.name, literal(0).label("kind"), Domain.id.label("n")).where(
-        Domain.instance_id.in_(instance_ids)
+        Domain.instance_id.in_(ids)
     )
     renewed = (
         select(Charge.instance_id, Domain.name, literal(1).label("kind"), Charge.id.label("n"))
         .join(Domain, Domain.id == Charge.domain_id)
-        .where(Charge.instance_id.in_(instance_ids), Charge.purpose == "renew", Charge.status != "cancelled")
+        .where(Charge.instance_id.in_(ids), Charge.purpose == "renew", Charge.status != "cancelled")
     )
     both = union_all(registered, renewed).subquery()
+    return select(both.c.instance_id, both.c.name).order_by(both.c.kind, both.c.n)
+
+
+DOMAIN_NAMES = _domain_names_query()  # built once: building the union cost more than running it
+
+
+def _domain_names(session: Session, instance_ids: list[int]) -> dict[int, str]:
+    """The domains each application registers or renews, where it has any (only the page's rows, one query)."""
+    if not instance_ids:
+        return {}
     names: dict[int, list[str]] = {}
-    for instance_id, name in session.execute(select(both.c.instance_id, both.c.name).order_by(both.c.kind, both.c.n)):
+    for instance_id, name in session.execute(DOMAIN_NAMES, {"ids": instance_ids}):
         names.setdefault(instance_id, []).append(name)
     return {instance_id: "、".join(dict.fromkeys(found)) for instance_id, found in names.items()}
 
@@ -292,9 +321,9 @@ Definitions = dict[int, tuple[str, str]]  # definition id → process id, name (
 def _counts(session: Session, user: Any) -> tuple[Counts, Definitions]:
     """The whole inbox counted by stage and diagram version, with each version's procedure and name.
 
-    A reviewer's inbox is one office and role: its counts are read from inbox_count, which triggers
-    keep exact in every transaction that adds, closes or moves a work item. A unit's own few items
-    (no office) are grouped as they are.
+    A reviewer's inbox is one office and role: its counts are its inbox_count rows plus the deltas the
+    triggers appended since the last compaction, summed in one statement (so one snapshot: a compaction
+    moves deltas into the rows atomically). A unit's own few items (no office) are grouped as they are.
     """
     if user.role == UNIT_ROLE:
         grouped = (
@@ -305,9 +334,19 @@ def _counts(session: Session, user: Any) -> tuple[Counts, Definitions]:
             .group_by(WorkItem.stage, ProcessInstance.definition_id)
         ).subquery()
     else:
+        kept = union_all(
+            *(
+                select(table.c.stage, table.c.definition_id, table.c.n).where(
+                    table.c.office_code == user.office_code, table.c.role == user.role
+                )
+                for table in (BASE, DELTAS)
+            )
+        ).subquery()
+        total = func.sum(kept.c.n)
         grouped = (
-            select(InboxCount.stage, InboxCount.definition_id, InboxCount.n)
-            .where(InboxCount.office_code == user.office_code, InboxCount.role == user.role, InboxCount.n > 0)
+            select(kept.c.stage, kept.c.definition_id, total.label("n"))
+            .group_by(kept.c.stage, kept.c.definition_id)
+            .having(total > 0)
             .subquery()
         )
     found = session.execute(
@@ -362,19 +401,58 @@ def _total(
     return min(found, COUNT_CAP), found > COUNT_CAP
 
 
+def compact_inbox_counts(session: Session) -> bool:
+    """Fold the deltas the triggers appended into inbox_count, in the session's transaction: the worker
+    does it every round. False when another compaction is under way (it folds them), True otherwise.
+
+    Writers only ever insert deltas, so this waits for none of them and none waits for it. On PostgreSQL
+    one statement deletes the deltas its snapshot sees and adds exactly those to the counts; a delta
+    committed meanwhile stays for the next compaction. A transaction-level advisory lock keeps two workers
+    from folding at once (their deletes could wait on each other's rows in opposite orders). SQLite has a
+    single writer: the fold and the delete see the same rows.
+    """
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        if not session.scalar(select(func.pg_try_advisory_xact_lock(COMPACTION_LOCK))):
+            return False
+        folded: Any = delete(DELTAS).returning(*_key(DELTAS), DELTAS.c.n).cte("folded")
+    else:
+        folded = DELTAS
+    summed = (
+        select(*_key(folded), func.sum(folded.c.n))
+        .where(true())  # SQLite reads ON after a bare FROM as a join's: an upsert's SELECT needs a WHERE
+        .group_by(*_key(folded))
+        .having(func.sum(folded.c.n) != 0)
+    )
+    upsert = (pg_insert if postgresql else sqlite_insert)(BASE).from_select([*KEY, "n"], summed)
+    session.execute(upsert.on_conflict_do_update(index_elements=KEY, set_={"n": BASE.c.n + upsert.excluded.n}))
+    if not postgresql:
+        session.execute(delete(DELTAS))
+    return True
+
+
 def rebuild_inbox_counts(session: Session) -> None:
-    """Recount inbox_count from the work items: after loading work items with triggers disabled
-    (bulk import, benchmark), or to check the counts (the result must not change them)."""
-    table = InboxCount.__table__
-    session.execute(table.delete())
+    """Recount inbox_count from the work items, deltas folded in: after loading work items with triggers
+    disabled (bulk import, benchmark), or to check the counts (the result must not change them).
+
+    On PostgreSQL the delta table is locked against inserts first: a concurrent action waits at its first
+    work item change until the recount commits, so it is counted either by the grouping or by its delta.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE inbox_count_delta IN SHARE ROW EXCLUSIVE MODE"))
+    session.execute(delete(DELTAS))
+    session.execute(delete(BASE))
     grouped = (
         select(WorkItem.office_code, WorkItem.role, WorkItem.stage, ProcessInstance.definition_id, func.count())
         .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
         .where(WorkItem.office_code.is_not(None))
         .group_by(WorkItem.office_code, WorkItem.role, WorkItem.stage, ProcessInstance.definition_id)
     )
-    columns = ["office_code", "role", "stage", "definition_id", "n"]
-    session.execute(table.insert().from_select(columns, grouped))
+    session.execute(BASE.insert().from_select([*KEY, "n"], grouped))
+
+
+def _key(table: Any) -> list[ColumnElement[Any]]:
+    return [table.c[name] for name in KEY]
 
 
 # ---- 已办 ----------------------------------------------------------------------------
