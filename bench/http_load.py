@@ -46,7 +46,7 @@ import psycopg
 import pyotp
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from app import create_app
 from app.engine import get_engine
@@ -371,7 +371,9 @@ def profile(app: Flask, reviewer: Reviewer, tasks: int) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         profiler.runcall(lambda: [_complete_in_process(client, item) for item in work])
         wall, cpu = (time.perf_counter() - wall) / len(work), (time.process_time() - cpu) / len(work)
-        counts = _counted_requests(client, links[WARM_UP + tasks])
+        engine = db.engine
+    # Outside the app context: each request gets a database session of its own, as under gunicorn.
+    counts = _counted_requests(client, engine, links[WARM_UP + tasks])
     print("\nper request, counted (the same on a busy machine): statements sent, Python function calls")
     for kind, (statements, calls) in counts.items():
         print(f"  {kind:<18} {statements:4d} statements {calls:8d} calls")
@@ -384,7 +386,7 @@ def profile(app: Flask, reviewer: Reviewer, tasks: int) -> None:
         print(f"\nby {order}:\n   ncalls{table.rstrip()}".replace(SITE, "").replace(str(ROOT) + "/", ""))
 
 
-def _counted_requests(client: Any, item: str) -> dict[str, tuple[int, int]]:
+def _counted_requests(client: Any, engine: Engine, item: str) -> dict[str, tuple[int, int]]:
     """Statements and Python function calls of each request of one more task (open task, submit, open 待办)."""
     counts: dict[str, tuple[int, int]] = {}
     requests = {
@@ -397,7 +399,7 @@ def _counted_requests(client: Any, item: str) -> dict[str, tuple[int, int]]:
     version = ""
     for kind, call in requests.items():
         profiler = cProfile.Profile()
-        with counted(db.engine) as sent:
+        with counted(engine) as sent:
             response = profiler.runcall(call)
         counts[kind] = (len(sent.statements), pstats.Stats(profiler).total_calls)
         found = VERSION.search(response.get_data(as_text=True))

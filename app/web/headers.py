@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
-from flask_login import current_user
+from flask import Flask, Response, request, session
 
 # Scripts and styles come only from our own static files: no inline <script>, no style="" attributes.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -42,6 +41,8 @@ def _secure(response: Response) -> Response:
         response.headers[name] = value
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = HSTS
-    if current_user.is_authenticated and response.mimetype == "text/html":
-        response.headers["Cache-Control"] = "no-store"  # no personal pages in shared caches or after logout
+    # No personal pages in shared caches or after logout. The login's cookie says whether the page is personal:
+    # asking the account (current_user) would reload it after an action's commit only to answer this.
+    if response.mimetype == "text/html" and "_user_id" in session:
+        response.headers["Cache-Control"] = "no-store"
     return response
