@@ -66,6 +66,9 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "RATELIMIT_HEADERS_ENABLED": False,
         # Login attempts per client address, and failed attempts per user name (existing or not).
         "LOGIN_LIMIT_PER_IP": env("LOGIN_LIMIT_PER_IP", "30 per minute;300 per hour"),
+        # Login codes by SMS asked from one address (an office behind one NAT address shares it); each account
+        # has its own limits besides (app/services/second_factor_sms.py).
+        "SMS_LIMIT_PER_IP": env("SMS_LIMIT_PER_IP", "20 per minute;200 per hour"),
         "LOGIN_FAILURES_PER_NAME": env("LOGIN_FAILURES_PER_NAME", "5 per 15 minutes"),
         # REST API (/api/v1, docs/api.md): requests per token and per client address, the longest lifetime a
         # personal API token may be given (days), and how many unexpired tokens one account may hold.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -16,8 +16,9 @@ from sqlalchemy import select, text
 from app.extensions import db
 from app.models import AuditEvent, OutboxMessage, SmsRecord, User, UserSession
 from app.models.outbox import FAILED, SENT
-from app.services import accounts
+from app.services import accounts, audit, second_factor_sms
 from app.services.accounts import MAX_FAILED_LOGINS
+from app.services.audit import Actor
 from app.services.delivery_errors import DeliveryFailure
 from app.services.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from tests.second_factor_login import CODE_PAGE, ENROL_PAGE, log_in
@@ -317,6 +318,52 @@ def test_a_new_code_is_sent_a_minute_after_the_last(client: Any, demo: dict[str,
     if first != second:  # one in a million they agree; then the first proves nothing
         assert client.post(CODE_PAGE, data={"code": first}).status_code == 401
     assert client.post(CODE_PAGE, data={"code": second}).headers["Location"].endswith("/review/")
+
+
+def test_sms_codes_are_limited_per_account_whichever_login_asks(app: Flask, demo: dict[str, Any]) -> None:
+    """A new login per code does not lift the wait, and an hour holds at most SENDS_PER_HOUR codes: a stolen
+    password alone cannot flood the owner's phone."""
+    _use_sms("conac")
+    first, second = app.test_client(), app.test_client()
+    _password_only(first, "conac")
+    _send(first)
+    _password_only(second, "conac")
+    assert re.search(r"验证码已发送，请(59|60)秒后再重新获取", _send(second)) and _sms_count() == 1
+    assert re.search(r"(59|60) 秒后可重新获取", second.get(CODE_PAGE).get_data(as_text=True))
+    _age_the_code("conac", 61)
+    _send(second)
+    assert _sms_count() == 2
+
+    now = datetime.now(UTC)
+    for minutes in range(second_factor_sms.SENDS_PER_HOUR - 2):  # sent earlier this hour, from other logins
+        _sent_earlier("conac", now - timedelta(minutes=10 + minutes))
+    _age_the_code("conac", 61)
+    refused = _send(second)
+    assert f"一小时内获取短信验证码已达 {second_factor_sms.SENDS_PER_HOUR} 次" in refused and _sms_count() == 2
+
+    for _ in range(second_factor_sms.SENDS_PER_HOUR):  # what counts is the last hour only
+        _sent_earlier("conac", now - timedelta(minutes=61))
+    _send(second)
+    assert _sms_count() == 3
+    assert second.post(CODE_PAGE, data={"code": _last_sms_code()}).headers["Location"].endswith("/review/")
+
+
+def _sent_earlier(username: str, at: datetime) -> None:
+    user = _user(username)
+    audit.record_at(db.session, at, Actor(user.username, user.role, None), second_factor_sms.SENT, None, None, {})
+    db.session.commit()
+
+
+def test_sms_codes_are_limited_per_address(app: Flask, demo: dict[str, Any]) -> None:
+    app.config["SMS_LIMIT_PER_IP"] = "2 per minute"
+    for username in ("conac", "bianban", "dongsheng"):
+        _use_sms(username)
+    answers = []
+    for username in ("conac", "bianban", "dongsheng"):  # three accounts, one address
+        client = app.test_client()
+        _password_only(client, username)
+        answers.append(client.post(SEND).status_code)
+    assert answers == [302, 302, 429] and _sms_count() == 2
 
 
 def test_wrong_sms_codes_count_towards_the_lockout(client: Any, demo: dict[str, Any]) -> None:

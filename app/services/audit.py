@@ -66,8 +66,8 @@ def record_at(
     at: datetime,
     actor: Actor,
     action: str,
-    instance_id: int,
-    task: tuple[str, str],
+    instance_id: int | None,
+    task: tuple[str, str] | None,
     detail: dict[str, Any],
 ) -> None:
     """Append an event that belongs to the engine's time (a test clock moves it), e.g. a 催办 counted per day."""

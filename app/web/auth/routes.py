@@ -210,7 +210,7 @@ def second_factor_code() -> str | Response | tuple[str, int]:
 
 def _code_page(user: User, form: SecondFactorForm, login: second_factor_sms.LoginCode | None, now: datetime) -> str:
     sms = second_factor.uses_sms(user)
-    wait = second_factor_sms.seconds_until_resend(login.row, now) if sms and login else 0
+    wait = second_factor_sms.seconds_until_resend(db.session, user, now) if sms and login else 0
     hint = second_factor_sms.mobile_hint(user)
     return render_template("auth/second_factor.html", form=form, sms=sms, mobile=hint, wait=wait)
 
@@ -224,6 +224,7 @@ def _login_code() -> second_factor_sms.LoginCode | None:
 
 
 @blueprint.post("/account/second-factor/sms")
+@limiter.limit(lambda: current_app.config["SMS_LIMIT_PER_IP"])
 @login_required
 def second_factor_send_sms() -> Response:
     """Send this login a code by SMS: to log in (method sms) or to choose SMS at enrolment."""
@@ -305,7 +306,7 @@ def second_factor_enrol_sms() -> str | Response | tuple[str, int]:
 
 
 def _enrol_sms_page(user: User, form: SecondFactorForm, login: second_factor_sms.LoginCode, now: datetime) -> str:
-    wait = second_factor_sms.seconds_until_resend(login.row, now)
+    wait = second_factor_sms.seconds_until_resend(db.session, user, now)
     sent = login.row.sms_code_hash is not None
     mobile = second_factor_sms.mobile_hint(user)
     return render_template("auth/second_factor_enrol_sms.html", form=form, mobile=mobile, wait=wait, sent=sent)
