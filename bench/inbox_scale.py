@@ -539,7 +539,7 @@ def prepare(name: str, size: int) -> tuple[int, float]:
     """Schema from the migrations, demo accounts, shipped procedures, then the generated rows."""
     from flask_migrate import upgrade
 
-    from app.services.worklist import rebuild_inbox_counts
+    from app.services.inbox_counts import rebuild_inbox_counts
 
     upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
     get_engine().deploy_folder("bench")

@@ -24,7 +24,7 @@ from app.engine import Engine
 from app.engine.errors import FormValidationError, TaskFailure
 from app.extensions import db
 from app.models import Domain, InboxCount, InboxCountDelta, Office, ProcessInstance, Unit, WorkflowDefinition, WorkItem
-from app.services import application_search, assignment, domain_query, worklist
+from app.services import application_search, assignment, domain_query, inbox_counts, worklist
 from app.services.audit import Actor
 from app.services.domain_query import DomainFilters
 from app.services.worklist import InboxFilters, PageAt
@@ -183,7 +183,7 @@ def test_repairs_in_sql_and_a_move_to_another_version_keep_the_counts(
     assert worklist.inbox(db.session, user("bianban"), InboxFilters()).by_procedure == [(TWO_REVIEWS, "另一版本", 1)]
     db.session.execute(delete(WorkItem).where(WorkItem.instance_id == second.instance_id))
     assert_exact()
-    worklist.rebuild_inbox_counts(db.session)  # a recount finds nothing to change
+    inbox_counts.rebuild_inbox_counts(db.session)  # a recount finds nothing to change
     assert_exact()
     db.session.rollback()
 
@@ -218,14 +218,14 @@ def test_compaction_folds_the_deltas_and_the_counts_stay_exact(
     first.complete(BIANBAN, APPROVE)
     assert deltas() > 0
     assert_exact()
-    assert worklist.compact_inbox_counts(db.session)
+    assert inbox_counts.compact_inbox_counts(db.session)
     db.session.commit()
     assert deltas() == 0
     assert_exact()
     folded = counted()
 
     db.session.execute(delete(WorkItem).where(WorkItem.instance_id == second.instance_id))
-    worklist.compact_inbox_counts(db.session)  # folds the delete's delta in the same transaction
+    inbox_counts.compact_inbox_counts(db.session)  # folds the delete's delta in the same transaction
     assert deltas() == 0 and sum(counted().values()) == sum(folded.values()) - 1
     db.session.rollback()
     assert counted() == folded == grouped()
@@ -285,15 +285,15 @@ def test_a_compaction_passes_over_an_open_action_and_another_compaction(
     with Session(db.engine) as action, Session(db.engine) as compaction, Session(db.engine) as other:
         action.execute(delete(WorkItem).where(WorkItem.id == item_id))
         compaction.connection().exec_driver_sql("SET LOCAL lock_timeout = '2s'")
-        assert worklist.compact_inbox_counts(compaction)
+        assert inbox_counts.compact_inbox_counts(compaction)
         compaction.commit()
         action.execute(WorkItem.__table__.insert(), opened)
         action.commit()
         assert deltas() == 2  # the action's −1 and +1, committed after the fold
         assert_exact()
 
-        assert worklist.compact_inbox_counts(compaction)  # holds the fold until its commit
-        assert not worklist.compact_inbox_counts(other)
+        assert inbox_counts.compact_inbox_counts(compaction)  # holds the fold until its commit
+        assert not inbox_counts.compact_inbox_counts(other)
         other.commit()
         assert deltas() == 2
         compaction.commit()
@@ -325,7 +325,7 @@ def test_counts_stay_exact_while_compactions_run_among_completions(
     def compactor() -> int:
         compactions = 0
         while not moved.is_set():
-            compactions += worklist.compact_inbox_counts(db.session)
+            compactions += inbox_counts.compact_inbox_counts(db.session)
             db.session.commit()
         return compactions
 
@@ -340,7 +340,7 @@ def test_counts_stay_exact_while_compactions_run_among_completions(
     assert movers == [None] * len(items)
     assert compactions > 0 and totals == {len(items)}
     assert_exact()
-    worklist.compact_inbox_counts(db.session)
+    inbox_counts.compact_inbox_counts(db.session)
     db.session.commit()
     assert deltas() == 0
     assert_exact()

@@ -26,7 +26,7 @@ from flask import current_app
 
 from app.engine import get_engine, timer_queue
 from app.extensions import db
-from app.services import delivery, domain_lifecycle, id_card_copies, placement, worklist
+from app.services import delivery, domain_lifecycle, id_card_copies, inbox_counts, placement
 from app.services.calendar import to_beijing_date
 
 logger = logging.getLogger(__name__)
@@ -100,9 +100,9 @@ def _purge_id_copies(now: datetime, limit: int) -> int:
 
 
 def _compact_inbox_counts(now: datetime, limit: int) -> int:
-    """Fold the deltas the triggers appended into the 待办 counts (worklist.compact_inbox_counts). Returns 0:
+    """Fold the deltas the triggers appended into the 待办 counts (inbox_counts.compact_inbox_counts). Returns 0:
     upkeep is no reason for another round at once, or a steady flow of actions would keep the worker awake."""
-    worklist.compact_inbox_counts(db.session)
+    inbox_counts.compact_inbox_counts(db.session)
     db.session.commit()
     return 0
 

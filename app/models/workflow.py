@@ -124,7 +124,7 @@ class InboxCount(db.Model):
     """Open reviewer work items per office, role, stage and diagram version: the 待办 counts.
 
     The base of the counts: an office's figure is its rows here plus its rows of InboxCountDelta.
-    Written only by the compaction that folds the deltas in (app.services.worklist.compact_inbox_counts)
+    Written only by the compaction that folds the deltas in (app.services.inbox_counts.compact_inbox_counts)
     and by rebuild_inbox_counts, which recounts everything after a bulk load with the triggers disabled.
     Rows whose count fell to 0 stay; readers skip them.
     """

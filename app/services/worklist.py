@@ -16,18 +16,13 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    delete,
     func,
     literal,
     or_,
     select,
-    text,
-    true,
     tuple_,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.engine import get_engine
@@ -35,14 +30,13 @@ from app.models import (
     AuditEvent,
     Charge,
     Domain,
-    InboxCount,
-    InboxCountDelta,
     ProcessInstance,
     Unit,
     WorkflowDefinition,
     WorkItem,
 )
 from app.models.account import UNIT_ROLE
+from app.services import inbox_counts
 from app.services.calendar import BEIJING
 from app.services.jurisdiction import visible_work_items
 from app.services.paging import Paged
@@ -52,9 +46,6 @@ PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 COUNT_CAP = 500  # a list counts this far (25 pages) where no kept count answers, then says "more than"
 DEFAULT_SORT = "created"
-BASE, DELTAS = InboxCount.__table__, InboxCountDelta.__table__
-KEY = ["office_code", "role", "stage", "definition_id"]  # of an inbox count
-COMPACTION_LOCK = 0x494E424F58  # advisory lock of the count compaction ("INBOX")
 SORT_COLUMNS: dict[str, Any] = {
     "created": WorkItem.created_at,
     "due": WorkItem.due_at,
@@ -321,9 +312,8 @@ Definitions = dict[int, tuple[str, str]]  # definition id → process id, name (
 def _counts(session: Session, user: Any) -> tuple[Counts, Definitions]:
     """The whole inbox counted by stage and diagram version, with each version's procedure and name.
 
-    A reviewer's inbox is one office and role: its counts are its inbox_count rows plus the deltas the
-    triggers appended since the last compaction, summed in one statement (so one snapshot: a compaction
-    moves deltas into the rows atomically). A unit's own few items (no office) are grouped as they are.
+    A reviewer's inbox is one office and role: its counts are kept as work items come and go
+    (app/services/inbox_counts.py). A unit's own few items (no office) are grouped as they are.
     """
     if user.role == UNIT_ROLE:
         grouped = (
@@ -333,35 +323,30 @@ def _counts(session: Session, user: Any) -> tuple[Counts, Definitions]:
             .where(visible_work_items(user).whereclause)  # type: ignore[arg-type]
             .group_by(WorkItem.stage, ProcessInstance.definition_id)
         ).subquery()
+        found = session.execute(_named(grouped)).all()
     else:
-        kept = union_all(
-            *(
-                select(table.c.stage, table.c.definition_id, table.c.n).where(
-                    table.c.office_code == user.office_code, table.c.role == user.role
-                )
-                for table in (BASE, DELTAS)
-            )
-        ).subquery()
-        total = func.sum(kept.c.n)
-        grouped = (
-            select(kept.c.stage, kept.c.definition_id, total.label("n"))
-            .group_by(kept.c.stage, kept.c.definition_id)
-            .having(total > 0)
-            .subquery()
-        )
-    found = session.execute(
-        select(
-            grouped.c.stage,
-            grouped.c.definition_id,
-            grouped.c.n,
-            WorkflowDefinition.process_id,
-            WorkflowDefinition.name,
-        )
-        .join(WorkflowDefinition, WorkflowDefinition.id == grouped.c.definition_id)
-        .order_by(WorkflowDefinition.version)  # the newest version's name wins below
-    ).all()
+        found = session.execute(OFFICE_COUNTS_NAMED, {"office": user.office_code, "role": user.role}).all()
     counts = [(stage, definition_id, n) for stage, definition_id, n, _process_id, _name in found]
     return counts, {definition_id: (process_id, name) for _s, definition_id, _n, process_id, name in found}
+
+
+def _named(grouped: Any) -> Select[Any]:
+    """The (stage, definition id, n) groups with their version's procedure and name, oldest version first."""
+    named = (
+        grouped.c.stage,
+        grouped.c.definition_id,
+        grouped.c.n,
+        WorkflowDefinition.process_id,
+        WorkflowDefinition.name,
+    )
+    return (
+        select(*named)
+        .join(WorkflowDefinition, WorkflowDefinition.id == grouped.c.definition_id)
+        .order_by(WorkflowDefinition.version)  # the newest version's name wins in _facets
+    )
+
+
+OFFICE_COUNTS_NAMED = _named(inbox_counts.OFFICE_COUNTS)  # built once: every reviewer's 待办 view reads it
 
 
 def _facets(counts: Counts, definitions: Definitions) -> tuple[list[tuple[str, int]], list[tuple[str, str, int]]]:
@@ -399,60 +384,6 @@ def _total(
     matching = _narrowed(select(WorkItem.id), filters).where(*conditions).limit(COUNT_CAP + 1).subquery()
     found = session.scalar(select(func.count()).select_from(matching)) or 0
     return min(found, COUNT_CAP), found > COUNT_CAP
-
-
-def compact_inbox_counts(session: Session) -> bool:
-    """Fold the deltas the triggers appended into inbox_count, in the session's transaction: the worker
-    does it every round. False when another compaction is under way (it folds them), True otherwise.
-
-    Writers only ever insert deltas, so this waits for none of them and none waits for it. On PostgreSQL
-    one statement deletes the deltas its snapshot sees and adds exactly those to the counts; a delta
-    committed meanwhile stays for the next compaction. A transaction-level advisory lock keeps two workers
-    from folding at once (their deletes could wait on each other's rows in opposite orders). SQLite has a
-    single writer: the fold and the delete see the same rows.
-    """
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    if postgresql:
-        if not session.scalar(select(func.pg_try_advisory_xact_lock(COMPACTION_LOCK))):
-            return False
-        folded: Any = delete(DELTAS).returning(*_key(DELTAS), DELTAS.c.n).cte("folded")
-    else:
-        folded = DELTAS
-    summed = (
-        select(*_key(folded), func.sum(folded.c.n))
-        .where(true())  # SQLite reads ON after a bare FROM as a join's: an upsert's SELECT needs a WHERE
-        .group_by(*_key(folded))
-        .having(func.sum(folded.c.n) != 0)
-    )
-    upsert = (pg_insert if postgresql else sqlite_insert)(BASE).from_select([*KEY, "n"], summed)
-    session.execute(upsert.on_conflict_do_update(index_elements=KEY, set_={"n": BASE.c.n + upsert.excluded.n}))
-    if not postgresql:
-        session.execute(delete(DELTAS))
-    return True
-
-
-def rebuild_inbox_counts(session: Session) -> None:
-    """Recount inbox_count from the work items, deltas folded in: after loading work items with triggers
-    disabled (bulk import, benchmark), or to check the counts (the result must not change them).
-
-    On PostgreSQL the delta table is locked against inserts first: a concurrent action waits at its first
-    work item change until the recount commits, so it is counted either by the grouping or by its delta.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE inbox_count_delta IN SHARE ROW EXCLUSIVE MODE"))
-    session.execute(delete(DELTAS))
-    session.execute(delete(BASE))
-    grouped = (
-        select(WorkItem.office_code, WorkItem.role, WorkItem.stage, ProcessInstance.definition_id, func.count())
-        .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
-        .where(WorkItem.office_code.is_not(None))
-        .group_by(WorkItem.office_code, WorkItem.role, WorkItem.stage, ProcessInstance.definition_id)
-    )
-    session.execute(BASE.insert().from_select([*KEY, "n"], grouped))
-
-
-def _key(table: Any) -> list[ColumnElement[Any]]:
-    return [table.c[name] for name in KEY]
 
 
 # ---- 已办 ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ other; a completion deletes the closed item and inserts the next in one transact
 the statement order). The triggers now append a row (key, ±1, or ±k for a move to another version) to
 `inbox_count_delta`: an insert takes no lock another writer waits for. Readers add an office's deltas to
 its `inbox_count` rows in one statement; the worker folds the deltas in every round
-(app.services.worklist.compact_inbox_counts). The trigger and function names stay those of fa13a0000001.
+(app.services.inbox_counts.compact_inbox_counts). The trigger and function names stay those of fa13a0000001.
 
 The downgrade folds the remaining deltas first, then puts the counter-row triggers back.
 
