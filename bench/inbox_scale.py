@@ -472,10 +472,15 @@ def scenarios(now: datetime) -> list[tuple[str, str, Callable[[Any], Any]]]:
         ("search 单位名 (rare)", "bianban", lambda u: application_search.search(s, u, "克南乌教育局")),
         ("search 单位名 (common)", "conac", lambda u: application_search.search(s, u, "人民医院")),
         ("search 域名 (part)", "conac", lambda u: application_search.search(s, u, "疾病预防控制中心12")),
+        ("search 2 characters (rare)", "bianban", lambda u: application_search.search(s, u, "克南")),
+        ("search 2 characters (common)", "conac", lambda u: application_search.search(s, u, "医院")),
+        ("search 2 characters (none)", "conac", lambda u: application_search.search(s, u, "深圳")),
+        ("search 1 character", "bianban", lambda u: application_search.search(s, u, "馆")),
         ("到期域名 next 3 months", "bianban", lambda u: domain_query.query(s, u, expiring)),
         ("到期域名 whole jurisdiction", "bianban", lambda u: domain_query.query(s, u, DomainFilters())),
         ("到期域名 by name (rare)", "bianban", lambda u: domain_query.query(s, u, DomainFilters(text="克南乌"))),
         ("到期域名 by name (common)", "bianban", lambda u: domain_query.query(s, u, DomainFilters(text="图书馆"))),
+        ("到期域名 by 2 characters (rare)", "conac", lambda u: domain_query.query(s, u, DomainFilters(text="克南"))),
     ]
 
 

@@ -510,7 +510,7 @@ def test_the_unit_name_copy_follows_a_rename_and_the_name_filter(demo: dict[str,
         )
         return list(db.session.scalars(query))
 
-    for text in ("图书馆", "教育", "鄂尔多斯", "网站", "没有这个单位"):
+    for text in ("图书馆", "教育", "鄂尔多斯", "网站", "没有这个单位", "书", "深圳", "尔多"):  # short ones too
         assert hits(text) == joined(text), text
     assert hits("图书馆") == ["单位0网站.公益", "单位2网站.公益", "教育图书馆.政务"]  # 东胜区 is another office's
     db.session.execute(update(Unit).where(Unit.id == units[1].id).values(name="鄂尔多斯市档案馆"))
@@ -544,3 +544,23 @@ def test_search_finds_the_same_whether_few_or_many_units_match(
     assert few["民政局"] == [found[1].instance.business_key]  # 东胜区民政局 belongs to another office
     assert few["鄂尔多斯"] == [found[1].instance.business_key, found[0].instance.business_key]  # newest first
     assert few["没有这个单位"] == []
+
+
+@pytest.mark.usefixtures("two_reviews")
+def test_one_or_two_characters_find_what_longer_text_would(demo: dict[str, Any], make_unit: Any, start: Any) -> None:
+    """Chinese names are searched by short words: one or two characters (no trigram; on PostgreSQL the
+    short-gram indexes of migration fm13a0000009) find exactly the names that hold them, as written."""
+    names = ("鄂尔多斯市教育局", "鄂尔多斯市人民医院", "鄂尔多斯市医疗保障局", "鄂尔多斯市50%基金会")
+    for number, name in enumerate(names):
+        submitted(start, make_unit(name=name, region_code="150600"), f"单位{number}网站.公益")
+    bianban = user("bianban")
+
+    def hits(text: str) -> list[str]:
+        return sorted(hit.unit_name for hit in application_search.search(db.session, bianban, text))
+
+    assert hits("医院") == ["鄂尔多斯市人民医院"]
+    assert hits("医") == ["鄂尔多斯市人民医院", "鄂尔多斯市医疗保障局"]
+    assert hits("院医") == [] and hits("深圳") == []
+    assert hits("0%") == ["鄂尔多斯市50%基金会"] and hits("%") == ["鄂尔多斯市50%基金会"]  # LIKE's % is a character
+    assert hits("_") == []
+    assert hits("教育") == hits("教育局") == ["鄂尔多斯市教育局"]

@@ -14,6 +14,7 @@ from sqlalchemy import Select, select, union
 from sqlalchemy.orm import Session
 
 from app.models import Domain, ProcessInstance, Unit, WorkflowDefinition, WorkItem
+from app.services import query_planning, text_match
 from app.services.jurisdiction import visible_instances, visible_work_items
 
 SEARCH_LIMIT = 50
@@ -43,12 +44,22 @@ def search(session: Session, user: Any, text: str, limit: int = SEARCH_LIMIT) ->
     text = text.strip()[:100]
     if not text:
         return []
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    by_name = select(Unit.id).where(Unit.name.like(pattern, escape="\\"))
-    by_domain = select(Domain.unit_id).where(Domain.name.like(pattern, escape="\\"))
+    query_planning.plan_per_value(session)  # how common the text is decides the plan
+    dialect, pattern = session.get_bind().dialect.name, text_match.like_pattern(text)
+
+    def units_holding(column: Any, unit_id: Any) -> tuple[Select[Any], Select[Any]]:
+        """The units whose `column` holds the text: asked through the indexes (a short text through its
+        short-gram index), and as a plain test for a text that many units hold, which is then matched on
+        the newest applications (a gram index would have to collect all of those units first)."""
+        probe = select(unit_id).where(text_match.contains(column, text, dialect))
+        return probe, select(unit_id).where(column.like(pattern, escape="\\"))
+
     newest = ProcessInstance.id.desc()
     by_units = (ProcessInstance.id + 0).desc()  # not the primary key's order: start from the units' rows
-    few = [(units, _few(session, units)) for units in (by_name, by_domain)]
+    few = [
+        (units, _few(session, probe))
+        for probe, units in (units_holding(Unit.name, Unit.id), units_holding(Domain.name, Domain.unit_id))
+    ]
     known = sorted({unit_id for _units, ids in few if ids is not None for unit_id in ids})
     matches = [(ProcessInstance.unit_id.in_(units), newest) for units, ids in few if ids is None]
     if known:  # the units found by name and by domain, in one query

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Select, and_, case, func, literal, select, text, union, union_all
+from sqlalchemy import ColumnElement, Date, Select, and_, case, func, literal, select, union, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Subquery
 
@@ -42,7 +42,7 @@ from app.models import (
 from app.models._types import UTCDateTime
 from app.models.account import BIANBAN_ROLE, CONAC_ROLE, UNIT_ROLE
 from app.models.workflow import PROVISIONAL_KEY
-from app.services import jurisdiction, placement
+from app.services import jurisdiction, placement, query_planning
 from app.services.calendar import BEIJING
 
 DEFAULT_MONTHS = 12
@@ -192,7 +192,7 @@ class Dashboard:
 
 def build(session: Session, scope: Scope, period: Period, now: datetime) -> Dashboard:
     """Every figure of the page; `now` (the engine's clock) decides what is overdue."""
-    _planned_for_their_values(session)
+    query_planning.plan_per_value(session)
     return Dashboard(
         scope,
         period,
@@ -204,15 +204,6 @@ def build(session: Session, scope: Scope, period: Period, now: datetime) -> Dash
         stage_times=stage_times(session, scope, period),
         months=months(session, scope, period),
     )
-
-
-def _planned_for_their_values(session: Session) -> None:
-    """psycopg prepares a statement it has run five times on a connection, and PostgreSQL may then plan it once
-    for any values: a generic plan cannot tell a county's three years from the country's, and read every
-    application of the period for a county. For the rest of this transaction (the page), each query is planned
-    for its own office and period, which costs well under a millisecond."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def applications_by_procedure(session: Session, scope: Scope, period: Period) -> list[Count]:

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, text, union_all
+from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from app.models import Charge, Domain, ProcessInstance
 from app.models.account import BIANBAN_ROLE, UNIT_ROLE
 from app.models.domain import STATUS_LABELS
+from app.services import query_planning, text_match
 from app.services.jurisdiction import office_regions, region_prefix
 from app.services.paging import Paged
 from app.services.renewals import OPEN_CHARGES, RENEW, RUNNING
@@ -76,7 +77,7 @@ def query(session: Session, user: Any, filters: DomainFilters, page: int = 1, pa
     Each status is counted up to COUNT_CAP (`more` then says the figures are lower bounds), so a large
     jurisdiction costs no more than a small one; the total is the sum over the statuses shown.
     """
-    _planned_per_value(session)
+    query_planning.plan_per_value(session)
     scope = _scope(session, user, filters)  # the jurisdiction is looked up once for the counts and the page
     read = _by_status(session, scope)
     over = tuple(status for status, _label, count in read if count > COUNT_CAP)
@@ -93,19 +94,8 @@ def query(session: Session, user: Any, filters: DomainFilters, page: int = 1, pa
 def rows_for(
     session: Session, user: Any, filters: DomainFilters, offset: int = 0, limit: int | None = None
 ) -> list[DomainRow]:
-    _planned_per_value(session)
+    query_planning.plan_per_value(session)
     return _rows(session, _conditions(session, user, filters), offset, limit)
-
-
-def _planned_per_value(session: Session) -> None:
-    """PostgreSQL plans this transaction's statements for their values, never once for any value.
-
-    psycopg prepares a statement run five times, and PostgreSQL may then keep one generic plan: it cannot
-    tell a rare unit name from a common one or a quarter of expiries from ten years, and read the big
-    office's domains in 15-30 ms instead of 2 (docs/scale.md). Other lists keep the default: planning
-    each run would cost them more than it saves. SET LOCAL ends with the request's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def _rows(session: Session, conditions: list[ColumnElement[bool]], offset: int, limit: int | None) -> list[DomainRow]:
@@ -141,10 +131,12 @@ def _scope(session: Session, user: Any, filters: DomainFilters) -> list[ColumnEl
     if filters.suffix in SUFFIXES:
         conditions.append(Domain.suffix == filters.suffix)
     if filters.text:
-        pattern = "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         # The unit's name is copied onto the domain (migration fi13a0000005): the filter, like the others,
         # is tested on the domain's own index (PostgreSQL) without visiting the units.
-        conditions.append(or_(Domain.name.like(pattern, escape="\\"), Domain.unit_name.like(pattern, escape="\\")))
+        text, dialect = filters.text, session.get_bind().dialect.name
+        conditions.append(
+            or_(text_match.contains(Domain.name, text, dialect), text_match.contains(Domain.unit_name, text, dialect))
+        )
     return conditions
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Domain, Region, Unit, User
 from app.models.account import BIANBAN_ROLE
-from app.services import accounts, audit
+from app.services import accounts, audit, text_match
 from app.services.audit import Actor
 from app.services.errors import ServiceRefusal
 from app.services.jurisdiction import RoutingError, office_units, region_prefix, route
@@ -92,8 +92,9 @@ def unit_rows(
 def _conditions(session: Session, user: Any, filters: UnitFilters) -> list[Any]:
     conditions: list[Any] = [Unit.id.in_(office_units(session, user.office_code))]
     if filters.text:
-        pattern = "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(or_(Unit.name.like(pattern, escape="\\"), Unit.uscc.like(pattern, escape="\\")))
+        dialect = session.get_bind().dialect.name
+        uscc = Unit.uscc.like(text_match.like_pattern(filters.text), escape="\\")
+        conditions.append(or_(text_match.contains(Unit.name, filters.text, dialect), uscc))
     if filters.region:
         conditions.append(Unit.region_code.startswith(region_prefix(filters.region), autoescape=True))
     if filters.unit_type:
