@@ -126,9 +126,10 @@ def visible_instances(user: Any) -> Select[tuple[ProcessInstance]]:
         return query.where(ProcessInstance.id.is_(None))
     if office.region_code is None:  # a national office
         return query
-    # Both tests look at the one application's rows (primary keys), so a search or list that meets a
-    # few candidates pays a few probes, not a set of every unit in the region built first.
-    in_region = exists().where(Unit.id == ProcessInstance.unit_id, Unit.region_code == office.region_code)
+    # The application carries its unit's region (a copy kept by triggers, migration fj13a0000006), and the
+    # other test looks at its own instance_office rows: a search or list that meets a few candidates pays a
+    # few probes, never a set of every unit of the region built first.
+    in_region = ProcessInstance.region_code == office.region_code
     had_a_task = exists().where(
         InstanceOffice.instance_id == ProcessInstance.id, InstanceOffice.office_code == office.code
     )
