@@ -44,7 +44,8 @@ def search(session: Session, user: Any, text: str, limit: int = SEARCH_LIMIT) ->
     text = text.strip()[:100]
     if not text:
         return []
-    query_planning.plan_per_value(session)  # how common the text is decides the plan
+    if len(text) <= text_match.SHORT:  # how common a short text is decides its plan (longer ones have trigrams)
+        query_planning.plan_per_value(session)
     dialect, pattern = session.get_bind().dialect.name, text_match.like_pattern(text)
 
     def units_holding(column: Any, unit_id: Any) -> tuple[Select[Any], Select[Any]]:
