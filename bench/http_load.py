@@ -67,6 +67,7 @@ VERSION = re.compile(r'name="expected_version" value="(\d+)"')
 TASK_LINK = re.compile(r'href="/review/tasks/(\d+)"')
 TICK = os.sysconf("SC_CLK_TCK")
 WARM_UP = 3
+CPU_ROUNDS = 7
 STAGES = ("复核中", "初审中")  # the stages of bench/two_step_review.bpmn's second and first task
 # Our code and the libraries' entry points in the cumulative profile (the rest is inside these).
 PROFILE_CUMULATIVE = r"app/|orm/session.py.*execute|bpmn/workflow.py|jinja2/environment.py.*render|psycopg/cursor.py"
@@ -373,10 +374,13 @@ def profile(app: Flask, reviewer: Reviewer, tasks: int) -> None:
         wall, cpu = (time.perf_counter() - wall) / len(work), (time.process_time() - cpu) / len(work)
         engine = db.engine
     # Outside the app context: each request gets a database session of its own, as under gunicorn.
-    counts = _counted_requests(client, engine, links[WARM_UP + tasks])
+    counts = _counted_requests(client, engine, _first_task(client))
     print("\nper request, counted (the same on a busy machine): statements sent, Python function calls")
     for kind, (statements, calls) in counts.items():
         print(f"  {kind:<18} {statements:4d} statements {calls:8d} calls")
+    print(f"\nCPU per request in this process (test client included), median of {CPU_ROUNDS} tasks:")
+    for kind, milliseconds in _cpu_per_request(client, CPU_ROUNDS).items():
+        print(f"  {kind:<18} {milliseconds:6.2f} ms")
     print(f"\nprofile of {len(work)} tasks in this process (open task + submit + open 待办; test client included):")
     print(f"  {wall * 1000:.1f} ms wall, {cpu * 1000:.1f} ms CPU per task; CPU time below")
     for order, pattern, count in (("cumulative", PROFILE_CUMULATIVE, 26), ("tottime", "", 14)):
@@ -405,6 +409,33 @@ def _counted_requests(client: Any, engine: Engine, item: str) -> dict[str, tuple
         found = VERSION.search(response.get_data(as_text=True))
         version = found.group(1) if found else version
     return counts
+
+
+def _first_task(client: Any) -> str:
+    found = TASK_LINK.search(client.get("/review/").get_data(as_text=True))
+    if found is None:
+        raise SystemExit("the profiled reviewer has no task left: raise --applications")
+    return found.group(1)
+
+
+def _cpu_per_request(client: Any, rounds: int) -> dict[str, float]:
+    """Median CPU ms of each kind of request over `rounds` tasks, and of a bare page (/account/password: the
+    login check and the base layout, what every page costs at least)."""
+    spent: dict[str, list[float]] = defaultdict(list)
+
+    def timed(kind: str, method: str, url: str, **form: str) -> str:
+        started = time.process_time()
+        page = client.open(url, method=method, data=form or None).get_data(as_text=True)
+        spent[kind].append(time.process_time() - started)
+        return str(page)
+
+    for _ in range(rounds):
+        timed("bare page", "GET", "/account/password")
+        item = TASK_LINK.search(timed("open 待办", "GET", "/review/")).group(1)  # type: ignore[union-attr]
+        page = timed("open task", "GET", f"/review/tasks/{item}")
+        version = VERSION.search(page).group(1)  # type: ignore[union-attr]
+        timed("submit decision", "POST", f"/review/tasks/{item}", decision="approve", expected_version=version)
+    return {kind: statistics.median(values) * 1000 for kind, values in spent.items()}
 
 
 def _complete_in_process(client: Any, item: str) -> None:
