@@ -17,13 +17,23 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, func, select, union_all, update
+from sqlalchemy import delete, func, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
 from app.engine import Engine
 from app.engine.errors import FormValidationError, TaskFailure
 from app.extensions import db
-from app.models import Domain, InboxCount, InboxCountDelta, Office, ProcessInstance, Unit, WorkflowDefinition, WorkItem
+from app.models import (
+    Domain,
+    InboxCount,
+    InboxCountDelta,
+    InstanceOffice,
+    Office,
+    ProcessInstance,
+    Unit,
+    WorkflowDefinition,
+    WorkItem,
+)
 from app.services import application_search, assignment, domain_query, inbox_counts, worklist
 from app.services.audit import Actor
 from app.services.domain_query import DomainFilters
@@ -39,6 +49,7 @@ from tests.conftest import (
     add_domain,
     ensure_office,
 )
+from tests.round_trips import counted as sent_to
 from tests.test_routing import ADMIN, ENTRY, deploy_routing
 from tests.test_runner import in_threads
 from tests.test_web_worklist import page, submitted, user
@@ -564,3 +575,31 @@ def test_one_or_two_characters_find_what_longer_text_would(demo: dict[str, Any],
     assert hits("0%") == ["鄂尔多斯市50%基金会"] and hits("%") == ["鄂尔多斯市50%基金会"]  # LIKE's % is a character
     assert hits("_") == []
     assert hits("教育") == hits("教育局") == ["鄂尔多斯市教育局"]
+
+
+@pytest.mark.usefixtures("two_reviews")
+def test_a_name_many_units_hold_is_searched_newest_first_in_each_part_of_the_jurisdiction(
+    demo: dict[str, Any], make_unit: Any, start: Any
+) -> None:
+    """When the statistics put a text in more than SEARCH_UNITS units (PostgreSQL asks the planner; nothing
+    is collected to learn it), the newest applications are tested, reading a 编办's region and the
+    applications its office had a task of each on their own: the hits are those of the jurisdiction."""
+    places = (("鄂尔多斯市人民医院", "150600"), ("东胜区人民医院", "150602"), ("东胜区中心医院", "150602"))
+    ours, elsewhere, handled = (
+        submitted(start, make_unit(name=name, region_code=region), f"{name}.公益") for name, region in places
+    )
+    db.session.add(InstanceOffice(instance_id=handled.instance.id, office_code=user("bianban").office_code))
+    others = range(application_search.SEARCH_UNITS + 1)  # units of another province, without applications
+    filler = {"unit_type": "事业单位", "region_code": "110101", "level": "county"}
+    db.session.execute(insert(Unit), [{**filler, "name": f"其他{n}医院", "uscc": f"FILL{n:014d}"} for n in others])
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("ANALYZE unit")
+    with sent_to(db.engine) as sent:
+        hits = [hit.business_key for hit in application_search.search(db.session, user("bianban"), "医院")]
+    assert hits == [handled.instance.business_key, ours.instance.business_key]  # not 东胜区人民医院's
+    if db.engine.dialect.name == "postgresql":  # SQLite has no estimate: it reads the ids (a scan either way)
+        assert not [s for s in sent.statements if s.startswith("SELECT unit.id")]
+    national = application_search.search(db.session, user("conac"), "医院")
+    assert [hit.business_key for hit in national] == [a.instance.business_key for a in (handled, elsewhere, ours)]

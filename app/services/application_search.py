@@ -6,18 +6,20 @@ application the user may open.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, union
+from sqlalchemy import ColumnElement, Select, Text, cast, func, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from app.models import Domain, ProcessInstance, Unit, WorkflowDefinition, WorkItem
 from app.services import query_planning, text_match
-from app.services.jurisdiction import visible_instances, visible_work_items
+from app.services.jurisdiction import instance_visibility, visible_work_items
 
 SEARCH_LIMIT = 50
+NUMBER_START = re.compile(r"[A-Z]{2}[0-9]*")  # the start of an application number
 SEARCH_UNITS = 2000  # up to this many units matching a search are looked up by id (see _few)
 
 
@@ -44,8 +46,7 @@ def search(session: Session, user: Any, text: str, limit: int = SEARCH_LIMIT) ->
     text = text.strip()[:100]
     if not text:
         return []
-    if len(text) <= text_match.SHORT:  # how common a short text is decides its plan (longer ones have trigrams)
-        query_planning.plan_per_value(session)
+    query_planning.plan_per_value(session)  # how common the text is, and which units hold it, decide the plans
     dialect, pattern = session.get_bind().dialect.name, text_match.like_pattern(text)
 
     def units_holding(column: Any, unit_id: Any) -> tuple[Select[Any], Select[Any]]:
@@ -61,22 +62,21 @@ def search(session: Session, user: Any, text: str, limit: int = SEARCH_LIMIT) ->
         (units, _few(session, probe))
         for probe, units in (units_holding(Unit.name, Unit.id), units_holding(Domain.name, Domain.unit_id))
     ]
-    known = sorted({unit_id for _units, ids in few if ids is not None for unit_id in ids})
-    matches = [(ProcessInstance.unit_id.in_(units), newest) for units, ids in few if ids is None]
+    known = ",".join(set(",".join(ids for _units, ids in few if ids).split(",")) - {""})  # a unit found both ways once
+    visible = instance_visibility(user)
+    anywhere = or_(*visible.either) if visible.either else true()
+    # Names many units hold: newest first, each part of the jurisdiction from its own index in id order.
+    matches = [(ProcessInstance.unit_id.in_(units), newest, True) for units, ids in few if ids is None]
     if known:  # the units found by name and by domain, in one query
-        matches.append((ProcessInstance.unit_id.in_(known), by_units))
+        matches.append((query_planning.among(ProcessInstance.unit_id, known, dialect), by_units, False))
     if text.isascii() and text.isalnum():  # application numbers: two capital letters and ten digits
-        matches.append((ProcessInstance.business_key.like(f"%{text.upper()}%"), newest))
+        matches.append((_numbers_holding(session, text.upper()), newest, False))
     if not matches:  # no unit has that name or domain, and it is no application number
         return []
-    visible = visible_instances(user).whereclause
     cut = [
-        select(ProcessInstance.id)
-        .where(*([visible] if visible is not None else []), match)
-        .order_by(order)
-        .limit(limit)
-        .subquery()
-        for match, order in matches
+        select(ProcessInstance.id).where(visible.every, part, match).order_by(order).limit(limit).subquery()
+        for match, order, apart in matches
+        for part in (visible.either if apart and visible.either else (anywhere,))
     ]
     found_ids = union(*(select(q.c.id) for q in cut)).subquery()
     query = (
@@ -100,19 +100,41 @@ def search(session: Session, user: Any, text: str, limit: int = SEARCH_LIMIT) ->
     return [SearchHit(*row, item_id=items.get(row[0])) for row in found]
 
 
-def _few(session: Session, units: Select[Any]) -> list[int] | None:
-    """The matching unit ids when there are at most SEARCH_UNITS of them, else None.
+def _numbers_holding(session: Session, text: str) -> ColumnElement[bool]:
+    """Application numbers holding `text` (upper case, letters and digits). A number is two letters and digits
+    (businessKeyPrefix, year, sequence), so one that starts with two letters is held only by the numbers
+    starting with it: read off a prefix index (PostgreSQL, migration fn13a0000010).
+    Any other part goes through the trigram index."""
+    if NUMBER_START.fullmatch(text):
+        return ProcessInstance.business_key.like(f"{text}%")
+    return ProcessInstance.business_key.like(f"%{text}%")
+
+
+def _few(session: Session, units: Select[Any]) -> str | None:
+    """The matching unit ids (the text "1,2,3", empty for none) when there are at most SEARCH_UNITS, else None.
 
     A rare name is found through its index and its few units' applications read by unit; a common one
-    is better tested on the newest applications until enough match. Reading the ids first says which
-    case this is, where the planner's estimate of a LIKE pattern cannot.
+    is better tested on the newest applications until enough match. A text the planner's statistics put in
+    many units is taken as common without collecting them (on PostgreSQL a GIN index collects every match
+    before a LIMIT applies); otherwise the ids are read, which also settles an estimate that was too low.
     """
-    found = list(session.scalars(units.limit(SEARCH_UNITS + 1)))
-    return found if len(found) <= SEARCH_UNITS else None
+    if query_planning.estimated_rows(session, units) > SEARCH_UNITS:
+        return None  # the planner's statistics say many: do not collect them all to learn it
+    found = units.limit(SEARCH_UNITS + 1).subquery()
+    listed = select(func.count(), func.aggregate_strings(cast(found.c[0], Text), ","))
+    count, ids = session.execute(listed).one()
+    return (ids or "") if count <= SEARCH_UNITS else None
 
 
 def _open_items(session: Session, user: Any, instance_ids: list[int]) -> dict[int, int]:
+    """Application → the user's open work item on it (the oldest, if several): two columns, not the items."""
     if not instance_ids:
         return {}
-    query = visible_work_items(user).where(WorkItem.instance_id.in_(instance_ids)).order_by(WorkItem.id)
-    return {item.instance_id: item.id for item in reversed(list(session.scalars(query)))}
+    dialect = session.get_bind().dialect.name
+    query = (
+        visible_work_items(user)
+        .with_only_columns(WorkItem.instance_id, WorkItem.id)
+        .where(query_planning.among(WorkItem.instance_id, instance_ids, dialect))
+        .order_by(WorkItem.id.desc())
+    )
+    return dict(session.execute(query).all())

@@ -18,9 +18,10 @@ Anything else is simply not found (404), so nothing about it leaks.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, false, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.models import InstanceOffice, Office, ProcessInstance, Role, Unit, WorkItem
@@ -117,15 +118,30 @@ def _nearest(session: Session, role: str, region_code: str) -> str:
 
 def visible_instances(user: Any) -> Select[tuple[ProcessInstance]]:
     """Applications the user may open."""
+    visible = instance_visibility(user)
+    return select(ProcessInstance).where(visible.every, or_(*visible.either) if visible.either else true())
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which applications a user may open: those meeting `every`, and one of `either` (if any).
+
+    Apart, the alternatives let a list read each from its own index in its own order (application_search
+    reads a 编办's region and its office's applications newest first), where their OR reads everything."""
+
+    every: ColumnElement[bool]
+    either: tuple[ColumnElement[bool], ...] = ()
+
+
+def instance_visibility(user: Any) -> Visibility:
     if user.role == UNIT_ROLE:
-        mine = ProcessInstance.unit_id == user.unit_id
-        return select(ProcessInstance).where(mine, ProcessInstance.status != ABANDONED)
-    query = select(ProcessInstance).where(ProcessInstance.business_key.not_like(f"{PROVISIONAL_KEY}%"))
+        return Visibility(and_(ProcessInstance.unit_id == user.unit_id, ProcessInstance.status != ABANDONED))
+    numbered = ProcessInstance.business_key.not_like(f"{PROVISIONAL_KEY}%")
     office = user.office
     if office is None or office.kind != user.role:
-        return query.where(ProcessInstance.id.is_(None))
+        return Visibility(ProcessInstance.id.is_(None))
     if office.region_code is None:  # a national office
-        return query
+        return Visibility(numbered)
     # The application carries its unit's region (a copy kept by triggers, migration fj13a0000006), and the
     # other test looks at its own instance_office rows: a search or list that meets a few candidates pays a
     # few probes, never a set of every unit of the region built first.
@@ -133,7 +149,7 @@ def visible_instances(user: Any) -> Select[tuple[ProcessInstance]]:
     had_a_task = exists().where(
         InstanceOffice.instance_id == ProcessInstance.id, InstanceOffice.office_code == office.code
     )
-    return query.where(in_region | had_a_task)
+    return Visibility(numbered, (in_region, had_a_task))
 
 
 def visible_work_items(user: Any) -> Select[tuple[WorkItem]]:

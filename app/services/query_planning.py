@@ -9,11 +9,66 @@ plain index ranges keep the default: planning every run would cost them more tha
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    ClauseElement,
+    ColumnElement,
+    Executable,
+    Integer,
+    Select,
+    any_,
+    bindparam,
+    cast,
+    text,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import NullType
 
 
 def plan_per_value(session: Session) -> None:
     """For the rest of this transaction (the request's), PostgreSQL plans each statement for its values."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def among(column: Any, ids: Iterable[int] | str, dialect: str) -> ColumnElement[bool]:
+    """`column IN ids`, the ids given as ints or as the text "1,2,3" (a string aggregate's, so thousands of ids
+    cross from the database and back without becoming Python rows). PostgreSQL takes them as one array
+    parameter (`= ANY(:ids)`): as many parameters, they cost more to render, send and plan than the query."""
+    listed = ids if isinstance(ids, str) else ",".join(str(int(i)) for i in ids)
+    if dialect != "postgresql":
+        return column.in_([int(i) for i in listed.split(",") if i])
+    # Untyped, the text is the array parameter itself (no text-to-array conversion the planner cannot see through).
+    return column == any_(cast(bindparam(None, "{" + listed + "}", type_=NullType()), ARRAY(Integer)))
+
+
+class _Explain(Executable, ClauseElement):
+    """EXPLAIN (FORMAT JSON) of a query, compiled once per query shape like any statement (a compile per call
+    cost more than the planning it asks for)."""
+
+    _traverse_internals = [("query", InternalTraversal.dp_clauseelement)]
+    inherit_cache = True
+
+    def __init__(self, query: Select[Any]) -> None:
+        self.query = query
+
+
+@compiles(_Explain, "postgresql")
+def _explain_sql(element: _Explain, compiler: Any, **kw: Any) -> str:
+    sql = compiler.process(element.query, **kw)
+    compiler._result_columns = []  # the result is the plan, not the query's columns
+    return f"EXPLAIN (FORMAT JSON) {sql}"
+
+
+def estimated_rows(session: Session, query: Select[Any]) -> float:
+    """How many rows the planner expects `query` to return, from its statistics (PostgreSQL; elsewhere 0):
+    whether a text is common, learnt without reading the rows that hold it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0.0
+    plan = session.connection().execute(_Explain(query)).scalar_one()
+    return float(plan[0]["Plan"]["Plan Rows"])
