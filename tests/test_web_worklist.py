@@ -331,6 +331,10 @@ def test_search_by_business_key_unit_name_or_domain_within_jurisdiction(login: A
     client = login("bianban")
     assert keys_in(page(client, "/review/search", q=key)) == {key}
     assert keys_in(page(client, "/review/search", q=key.lower()[2:])) == {key}
+    assert keys_in(page(client, "/review/search", q=key.lower())) == {key}  # a whole number, read by its start
+    all_keys = {application.instance.business_key for application in ordos}  # not 东胜区民政局's: another office
+    assert keys_in(page(client, "/review/search", q=key[:6])) == all_keys  # prefix and year
+    assert keys_in(page(client, "/review/search", q=key[1:6])) == all_keys  # not from its start: trigrams
     assert keys_in(page(client, "/review/search", q="民政局")) == {key}  # not 东胜区民政局: another office
     assert keys_in(page(client, "/review/search", q="财政局.政务")) == {ordos[2].instance.business_key}
     assert keys_in(page(client, "/review/search", q="%")) == set()
