@@ -20,6 +20,7 @@ times just the lines whose label starts with the given text (e.g. 到期域名).
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import statistics
 import sys
@@ -574,6 +575,7 @@ def run_size(size: int, runs: int, keep: bool, only: str = "") -> None:
             print(f"\n{size:,} applications generated in {seconds:.0f} s (database {name})")
         _describe()
         users = {u.username: _snapshot(u) for u in db.session.scalars(select(User))}
+        gc.freeze()  # as each web worker does once started (deploy/gunicorn.conf.py): no full-collection pauses
         now = NOW
         print(f"  {'list / query':<40} {'user':<10} {'p50 ms':>8} {'p95 ms':>8}")
         for label, username, call in [*scenarios(now), *before_scenarios()]:
