@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, cast, func, or_, select, true, union
+from sqlalchemy import ColumnElement, Select, Text, cast, func, select, union
 from sqlalchemy.orm import Session
 
 from app.models import Domain, ProcessInstance, Unit, WorkflowDefinition, WorkItem
@@ -62,21 +62,20 @@ def search(session: Session, user: Any, text: str, limit: int = SEARCH_LIMIT) ->
         (units, _few(session, probe))
         for probe, units in (units_holding(Unit.name, Unit.id), units_holding(Domain.name, Domain.unit_id))
     ]
-    known = ",".join(set(",".join(ids for _units, ids in few if ids).split(",")) - {""})  # a unit found both ways once
-    visible = instance_visibility(user)
-    anywhere = or_(*visible.either) if visible.either else true()
+    known = {unit_id for _units, ids in few if ids for unit_id in ids.split(",")}  # a unit found both ways once
     # Names many units hold: newest first, each part of the jurisdiction from its own index in id order.
     matches = [(ProcessInstance.unit_id.in_(units), newest, True) for units, ids in few if ids is None]
     if known:  # the units found by name and by domain, in one query
-        matches.append((query_planning.among(ProcessInstance.unit_id, known, dialect), by_units, False))
+        matches.append((query_planning.among(ProcessInstance.unit_id, ",".join(known), dialect), by_units, False))
     if text.isascii() and text.isalnum():  # application numbers: two capital letters and ten digits
-        matches.append((_numbers_holding(session, text.upper()), newest, False))
+        matches.append((_numbers_holding(text.upper()), newest, False))
     if not matches:  # no unit has that name or domain, and it is no application number
         return []
+    visible = instance_visibility(user)
     cut = [
-        select(ProcessInstance.id).where(visible.every, part, match).order_by(order).limit(limit).subquery()
+        select(ProcessInstance.id).where(scope, match).order_by(order).limit(limit).subquery()
         for match, order, apart in matches
-        for part in (visible.either if apart and visible.either else (anywhere,))
+        for scope in (visible.parts if apart else (visible.condition,))
     ]
     found_ids = union(*(select(q.c.id) for q in cut)).subquery()
     query = (
@@ -100,7 +99,7 @@ def search(session: Session, user: Any, text: str, limit: int = SEARCH_LIMIT) ->
     return [SearchHit(*row, item_id=items.get(row[0])) for row in found]
 
 
-def _numbers_holding(session: Session, text: str) -> ColumnElement[bool]:
+def _numbers_holding(text: str) -> ColumnElement[bool]:
     """Application numbers holding `text` (upper case, letters and digits). A number is two letters and digits
     (businessKeyPrefix, year, sequence), so one that starts with two letters is held only by the numbers
     starting with it: read off a prefix index (PostgreSQL, migration fn13a0000010).

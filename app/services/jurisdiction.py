@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import InstanceOffice, Office, ProcessInstance, Role, Unit, WorkItem
@@ -118,8 +118,7 @@ def _nearest(session: Session, role: str, region_code: str) -> str:
 
 def visible_instances(user: Any) -> Select[tuple[ProcessInstance]]:
     """Applications the user may open."""
-    visible = instance_visibility(user)
-    return select(ProcessInstance).where(visible.every, or_(*visible.either) if visible.either else true())
+    return select(ProcessInstance).where(instance_visibility(user).condition)
 
 
 @dataclass(frozen=True)
@@ -131,6 +130,15 @@ class Visibility:
 
     every: ColumnElement[bool]
     either: tuple[ColumnElement[bool], ...] = ()
+
+    @property
+    def condition(self) -> ColumnElement[bool]:
+        return and_(self.every, or_(*self.either)) if self.either else self.every
+
+    @property
+    def parts(self) -> tuple[ColumnElement[bool], ...]:
+        """Conditions whose OR is `condition`, each readable from an index of its own."""
+        return tuple(and_(self.every, part) for part in self.either) or (self.every,)
 
 
 def instance_visibility(user: Any) -> Visibility:
