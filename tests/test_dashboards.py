@@ -489,8 +489,14 @@ def test_applications_follow_their_unit_to_another_region(world: World, login: A
 
 
 def test_every_index_the_models_declare_is_in_the_migrated_database(app: Any) -> None:
-    database = inspect(db.engine)
-    for table in ("process_instance", "domain", "charge", "task_wait"):
-        found = {index["name"]: index["column_names"] for index in database.get_indexes(table)}
+    """As declared: the key columns, and on PostgreSQL the columns an index carries (INCLUDE)."""
+    database, postgresql = inspect(db.engine), db.engine.dialect.name == "postgresql"
+    for table in ("process_instance", "domain", "charge", "task_wait", "work_item", "instance_office"):
+        found = {
+            index["name"]: (index["column_names"], index.get("dialect_options", {}).get("postgresql_include", []))
+            for index in database.get_indexes(table)
+        }
         for index in db.metadata.tables[table].indexes:
-            assert found.get(index.name) == [column.name for column in index.columns], (table, index.name)
+            carried = index.dialect_options["postgresql"]["include"] if postgresql else []
+            declared = ([column.name for column in index.columns], list(carried or []))
+            assert found.get(index.name) == declared, (table, index.name)
