@@ -5,6 +5,9 @@ plan for any values. A generic plan cannot tell a rare name from a common one (s
 expiries from ten years, or a county's three years from the country's (统计): it then reads whole tables
 where the values would have let it read a few rows (docs/scale.md, docs/dashboards.md). The lists that are
 plain index ranges keep the default: planning every run would cost them more than it saves.
+
+Two helpers let the planner see the values: `among` passes a list of ids as one array the plan is made for,
+and `estimated_rows` asks the planner how many rows a query would return before deciding how to read them.
 """
 
 from __future__ import annotations
