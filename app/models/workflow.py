@@ -103,7 +103,9 @@ class WorkItem(db.Model):
         Index("ix_work_item_inbox_created", "office_code", "role", "created_at", "id"),
         Index("ix_work_item_inbox_due", "office_code", "role", "due_at", "id"),
         Index(
-            "ix_work_item_inbox_stage", "office_code", "role", "stage", "created_at", "id", postgresql_include=CARRIED
+            "ix_work_item_inbox_stage",
+            *("office_code", "role", "stage", "created_at", "id"),
+            postgresql_include=CARRIED,
         ),
         Index("ix_work_item_inbox_assignee", "office_code", "role", "assignee", "created_at", "id"),
         Index(

@@ -43,11 +43,11 @@ def among(column: Any, ids: Iterable[int] | str, dialect: str) -> ColumnElement[
     """`column IN ids`, the ids given as ints or as the text "1,2,3" (a string aggregate's, so thousands of ids
     cross from the database and back without becoming Python rows). PostgreSQL takes them as one array
     parameter (`= ANY(:ids)`): as many parameters, they cost more to render, send and plan than the query."""
-    listed = ids if isinstance(ids, str) else ",".join(str(int(i)) for i in ids)
+    listed = ids.split(",") if isinstance(ids, str) else [str(int(i)) for i in ids]
     if dialect != "postgresql":
-        return column.in_([int(i) for i in listed.split(",") if i])
+        return column.in_([int(i) for i in listed])
     # Untyped, the text is the array parameter itself (no text-to-array conversion the planner cannot see through).
-    return column == any_(cast(bindparam(None, "{" + listed + "}", type_=NullType()), ARRAY(Integer)))
+    return column == any_(cast(bindparam(None, "{" + ",".join(listed) + "}", type_=NullType()), ARRAY(Integer)))
 
 
 class _Explain(Executable, ClauseElement):
