@@ -49,19 +49,17 @@ def search(session: Session, user: Any, text: str, limit: int = SEARCH_LIMIT) ->
     query_planning.plan_per_value(session)  # how common the text is, and which units hold it, decide the plans
     dialect, pattern = session.get_bind().dialect.name, text_match.like_pattern(text)
 
-    def units_holding(column: Any, unit_id: Any) -> tuple[Select[Any], Select[Any]]:
-        """The units whose `column` holds the text: asked through the indexes (a short text through its
-        short-gram index), and as a plain test for a text that many units hold, which is then matched on
-        the newest applications (a gram index would have to collect all of those units first)."""
+    def units_holding(column: Any, unit_id: Any) -> tuple[Select[Any], str | None]:
+        """The units whose `column` holds the text, as a plain test for a text that many units hold, which is
+        then matched on the newest applications (a gram index would have to collect all of those units
+        first); and the ids of those units when they are few, found through the indexes (a short text through
+        its short-gram index)."""
         probe = select(unit_id).where(text_match.contains(column, text, dialect))
-        return probe, select(unit_id).where(column.like(pattern, escape="\\"))
+        return select(unit_id).where(column.like(pattern, escape="\\")), _few(session, probe, column, pattern)
 
     newest = ProcessInstance.id.desc()
     by_units = (ProcessInstance.id + 0).desc()  # not the primary key's order: start from the units' rows
-    few = [
-        (units, _few(session, probe))
-        for probe, units in (units_holding(Unit.name, Unit.id), units_holding(Domain.name, Domain.unit_id))
-    ]
+    few = [units_holding(Unit.name, Unit.id), units_holding(Domain.name, Domain.unit_id)]
     known = {unit_id for _units, ids in few if ids for unit_id in ids.split(",")}  # a unit found both ways once
     # Names many units hold: newest first, each part of the jurisdiction from its own index in id order.
     matches = [(ProcessInstance.unit_id.in_(units), newest, True) for units, ids in few if ids is None]
@@ -109,16 +107,21 @@ def _numbers_holding(text: str) -> ColumnElement[bool]:
     return ProcessInstance.business_key.like(f"%{text}%")
 
 
-def _few(session: Session, units: Select[Any]) -> str | None:
+def _few(session: Session, units: Select[Any], name: Any, pattern: str) -> str | None:
     """The matching unit ids (the text "1,2,3", empty for none) when there are at most SEARCH_UNITS, else None.
 
     A rare name is found through its index and its few units' applications read by unit; a common one
-    is better tested on the newest applications until enough match. A text the planner's statistics put in
-    many units is taken as common without collecting them (on PostgreSQL a GIN index collects every match
-    before a LIMIT applies); otherwise the ids are read, which also settles an estimate that was too low.
+    is better tested on the newest applications until enough match. A text held by many units is taken as
+    common without collecting them (on PostgreSQL a GIN index collects every match before a LIMIT applies):
+    the planner's statistics rule out most texts at once, and a sample of the names confirms the rest, as a
+    rare text mistaken for a common one would have every application tested (0.7 s at a million). Otherwise
+    the ids are read, which also settles an estimate that was too low.
     """
-    if query_planning.estimated_rows(session, units) > SEARCH_UNITS:
-        return None  # the planner's statistics say many: do not collect them all to learn it
+    if (
+        query_planning.estimated_rows(session, units) > SEARCH_UNITS
+        and query_planning.sampled_matches(session, name, pattern) > SEARCH_UNITS
+    ):
+        return None  # many hold it: do not collect them all to learn it
     found = units.limit(SEARCH_UNITS + 1).subquery()
     listed = select(func.count(), func.aggregate_strings(cast(found.c[0], Text), ","))
     count, ids = session.execute(listed).one()

@@ -6,13 +6,15 @@ expiries from ten years, or a county's three years from the country's (统计): 
 where the values would have let it read a few rows (docs/scale.md, docs/dashboards.md). The lists that are
 plain index ranges keep the default: planning every run would cost them more than it saves.
 
-Two helpers let the planner see the values: `among` passes a list of ids as one array the plan is made for,
-and `estimated_rows` asks the planner how many rows a query would return before deciding how to read them.
+Three helpers let the plans follow the values: `among` passes a list of ids as one array the plan is made for,
+`estimated_rows` asks the planner how many rows a query would return before deciding how to read them, and
+`sampled_matches` counts a text's share in a sample of a table where the planner's guess is too rough to act on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -22,11 +24,19 @@ from sqlalchemy import (
     Executable,
     Integer,
     Select,
+    Table,
     any_,
     bindparam,
     cast,
+    column,
+    func,
+    literal,
+    select,
+    table,
+    tablesample,
     text,
 )
+from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -75,3 +85,33 @@ def estimated_rows(session: Session, query: Select[Any]) -> float:
         return 0.0
     plan = session.connection().execute(_Explain(query)).scalar_one()
     return float(plan[0]["Plan"]["Plan Rows"])
+
+
+SAMPLE_ROWS = 5000  # rows of a table read to count a text's share in it (about 2 ms)
+_PG_CLASS = table("pg_class", column("oid"), column("reltuples"))
+
+
+def sampled_matches(session: Session, name: Any, pattern: str) -> float:
+    """How many rows of `name`'s table hold the LIKE `pattern`, scaled from a fixed sample of about SAMPLE_ROWS
+    rows (PostgreSQL's TABLESAMPLE SYSTEM, the same pages each time; elsewhere 0). A table never analysed
+    counts as empty.
+
+    The planner's guess for `LIKE '%…%'` is a fixed share of the table, off by twenty times either way
+    (20 202 domains for a text 1 111 hold); a sample is read in about 2 ms and is off by a few percent."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0.0
+    return float(session.execute(_sampling(name.table, name.key), {"pattern": pattern}).scalar_one() or 0)
+
+
+@cache
+def _sampling(sampled: Table, key: str) -> Select[Any]:
+    """The statement of `sampled_matches`, built once per column (building it cost as much as running it)."""
+    rows = (
+        select(func.greatest(_PG_CLASS.c.reltuples, 0))
+        .where(_PG_CLASS.c.oid == cast(literal(sampled.name), REGCLASS))
+        .scalar_subquery()
+    )
+    percent = func.least(100, SAMPLE_ROWS * 100.0 / func.greatest(rows, 1))
+    sample = tablesample(sampled, func.system(percent), seed=literal(0))
+    holding = sample.c[key].like(bindparam("pattern"), escape="\\")
+    return select(func.count().filter(holding) / func.greatest(func.count(), 1.0) * rows).select_from(sample)
