@@ -37,6 +37,7 @@ from app.models import (
 from app.services import application_search, assignment, domain_query, inbox_counts, worklist
 from app.services.audit import Actor
 from app.services.domain_query import DomainFilters
+from app.services.jurisdiction import RegionCut, office_region_cut
 from app.services.worklist import InboxFilters, PageAt
 from tests.conftest import (
     APPROVE,
@@ -532,6 +533,45 @@ def test_the_unit_name_copy_follows_a_rename_and_the_name_filter(demo: dict[str,
     assert hits("教育") == joined("教育") == ["教育图书馆.政务"]
     renamed = domain_query.query(db.session, bianban, DomainFilters(text="档案馆")).rows
     assert [row.unit_name for row in renamed] == ["鄂尔多斯市档案馆"] * 2
+
+
+def test_an_office_s_domains_are_its_region_without_what_nearer_offices_answer_for(
+    demo: dict[str, Any], make_unit: Any
+) -> None:
+    """到期域名 of the city office: its city's own code and its counties without an office of their own, each
+    range read on its own (not stepping over 东胜区's rows), counted by status the same as the rows listed."""
+    places = {
+        "150600": ("鄂尔多斯市", "active"),
+        "150602": ("东胜区", "active"),  # has its own office
+        "150603": ("康巴什区", "frozen"),  # counties without one
+        "150627": ("伊金霍洛旗", "expired"),
+        "150100": ("呼和浩特市", "active"),  # another city
+    }
+    for region, (place, status) in places.items():
+        if region in ("150603", "150627"):  # make_unit would open an office there
+            unit = Unit(name=f"{place}档案馆", uscc=f"TEST{region}00000000", unit_type="事业单位", level="county")
+            unit.region_code = region
+            db.session.add(unit)
+            db.session.flush()
+        else:
+            unit = make_unit(name=f"{place}档案馆", region_code=region)
+        add_domain(unit, f"{place}档案馆.政务", status)
+    db.session.commit()
+    assert office_region_cut(db.session, "编办:150600").ranges() == [("150600", "150601"), ("150603", "150699")]
+    page = domain_query.query(db.session, user("bianban"), DomainFilters(text="档案馆"))
+    assert sorted(row.region_code for row in page.rows) == ["150600", "150603", "150627"]
+    assert {status: n for status, _label, n in page.by_status} == {"active": 1, "expired": 1, "frozen": 1, "deleted": 0}
+    assert [row.region_code for row in domain_query.query(db.session, user("dongsheng"), DomainFilters()).rows] == [
+        "150602"
+    ]
+
+
+def test_a_province_office_s_ranges_leave_out_its_city_offices_and_their_counties() -> None:
+    """The pieces nearer offices take are cut out of the region's range of codes, overlapping or not."""
+    cut = RegionCut(("150000", "159999"), (("150600", "150699"), ("150602", "150602"), ("150100", "150199")))
+    assert cut.ranges() == [("150000", "150099"), ("150200", "150599"), ("150700", "159999")]
+    assert RegionCut(("150602", "150602")).ranges() == [("150602", "150602")]
+    assert RegionCut(None).ranges() == []
 
 
 @pytest.mark.usefixtures("two_reviews")

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from app.models import Charge, Domain, ProcessInstance
 from app.models.account import BIANBAN_ROLE, UNIT_ROLE
 from app.models.domain import STATUS_LABELS
 from app.services import query_planning, text_match
-from app.services.jurisdiction import office_regions, region_prefix
+from app.services.jurisdiction import office_region_cut, region_prefix
 from app.services.paging import Paged
 from app.services.renewals import OPEN_CHARGES, RENEW, RUNNING
 
@@ -78,16 +78,18 @@ def query(session: Session, user: Any, filters: DomainFilters, page: int = 1, pa
     jurisdiction costs no more than a small one; the total is the sum over the statuses shown.
     """
     query_planning.plan_per_value(session)
-    scope = _scope(session, user, filters)  # the jurisdiction is looked up once for the counts and the page
-    read = _by_status(session, scope)
+    parts, filtered = _jurisdiction(session, user), _filtered(session, filters)  # for the counts and the page
+    counted = _counted(session, parts, filtered)
+    read = [(s, STATUS_LABELS[s], sum(n for (status, _), n in counted.items() if status == s)) for s in QUERY_STATUSES]
     over = tuple(status for status, _label, count in read if count > COUNT_CAP)
     by_status = [(status, label, min(count, COUNT_CAP)) for status, label, count in read]
     shown = _statuses(filters)
     total = sum(count for status, _label, count in by_status if status in shown)
     more = any(status in over for status in shown)
     page = max(page, 1) if more else min(max(page, 1), max(1, -(-total // page_size)))
-    conditions = [*scope, Domain.status.in_(shown)]
-    rows = _rows(session, conditions, (page - 1) * page_size, page_size)
+    few = [all(counted.get((status, n), 0) <= COUNT_CAP for status in shown) for n in range(len(parts))]
+    conditions = [*filtered, Domain.status.in_(shown)]
+    rows = _rows(session, parts, conditions, (page - 1) * page_size, page_size, few)
     return DomainPage(rows, total, page, page_size, by_status, more, over)
 
 
@@ -95,14 +97,41 @@ def rows_for(
     session: Session, user: Any, filters: DomainFilters, offset: int = 0, limit: int | None = None
 ) -> list[DomainRow]:
     query_planning.plan_per_value(session)
-    return _rows(session, _conditions(session, user, filters), offset, limit)
+    conditions = [*_filtered(session, filters), Domain.status.in_(_statuses(filters))]
+    return _rows(session, _jurisdiction(session, user), conditions, offset, limit)
 
 
-def _rows(session: Session, conditions: list[ColumnElement[bool]], offset: int, limit: int | None) -> list[DomainRow]:
+def _rows(
+    session: Session,
+    parts: list[ColumnElement[bool]],
+    conditions: list[ColumnElement[bool]],
+    offset: int,
+    limit: int | None,
+    few: list[bool] | None = None,
+) -> list[DomainRow]:
+    """The domains under `conditions` in the jurisdiction's `parts`, soonest expiry first.
+
+    A page is cut in each part first, each planned on its own. A part the counts found few domains in
+    (`few`) is read whole off its region range and sorted: left to the planner, a narrow range it guesses
+    well filled (an office with no domains of its own, at a million) was sought along the whole country's
+    expiry dates, 0.7 s to find nothing. The pieces are few, so their union is sorted, not read by date."""
+    few = few or [False] * len(parts)
+
+    def soonest(whole: bool) -> tuple[Any, Any]:
+        return (query_planning.unindexed(Domain.expires_on) if whole else Domain.expires_on), Domain.id
+
+    if limit and len(parts) > 1:
+        firsts = [
+            select(Domain.id).where(part, *conditions).order_by(*soonest(whole)).limit(offset + limit).subquery()
+            for part, whole in zip(parts, few, strict=True)
+        ]
+        conditions, order = [Domain.id.in_(union_all(*(select(first.c.id) for first in firsts)))], soonest(True)
+    else:
+        conditions, order = [_either(parts), *conditions], soonest(all(few))
     found_query = (
         select(Domain, Domain.unit_name, Domain.region_code)  # the unit's, copied onto the domain
         .where(*conditions)
-        .order_by(Domain.expires_on, Domain.id)
+        .order_by(*order)
         .offset(offset)
     )
     found = session.execute(found_query.limit(limit) if limit else found_query).all()
@@ -114,13 +143,9 @@ def _statuses(filters: DomainFilters) -> tuple[str, ...]:
     return (filters.status,) if filters.status in QUERY_STATUSES else CURRENT
 
 
-def _conditions(session: Session, user: Any, filters: DomainFilters) -> list[ColumnElement[bool]]:
-    return [*_scope(session, user, filters), Domain.status.in_(_statuses(filters))]
-
-
-def _scope(session: Session, user: Any, filters: DomainFilters) -> list[ColumnElement[bool]]:
-    """Every condition but the status (the counts by status are taken under these)."""
-    conditions = _jurisdiction(session, user)
+def _filtered(session: Session, filters: DomainFilters) -> list[ColumnElement[bool]]:
+    """The filters but the status (the counts by status are taken under these)."""
+    conditions = []
     if filters.expires_from:
         conditions.append(Domain.expires_on >= filters.expires_from)
     if filters.expires_to:
@@ -141,25 +166,36 @@ def _scope(session: Session, user: Any, filters: DomainFilters) -> list[ColumnEl
 
 
 def _jurisdiction(session: Session, user: Any) -> list[ColumnElement[bool]]:
-    """The domains the user sees (app/services/jurisdiction.py visible_units): a unit its own; a 编办 those
-    of its region, read off the region copied onto each domain, without visiting the units."""
+    """The domains the user sees (app/services/jurisdiction.py visible_units), as parts whose OR it is, each
+    read off an index on its own: a unit its own; a 编办 each range of region codes it answers for, read off
+    the region copied onto each domain, without visiting the units or stepping over nearer offices' rows."""
     if user.role == UNIT_ROLE:
         return [Domain.unit_id == user.unit_id]
     if user.role != BIANBAN_ROLE:
         return [false()]
-    return office_regions(session, user.office_code, Domain.region_code)
+    regions = office_region_cut(session, user.office_code)
+    if regions is None:  # a national office
+        return [true()]
+    return [Domain.region_code.between(low, high) for low, high in regions.ranges()] or [false()]
 
 
-def _by_status(session: Session, scope: list[ColumnElement[bool]]) -> list[tuple[str, str, int]]:
-    """Each status counted up to COUNT_CAP + 1, in one statement (a reading above the cap means "more")."""
+def _either(parts: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    return parts[0] if len(parts) == 1 else or_(*parts)
+
+
+def _counted(
+    session: Session, parts: list[ColumnElement[bool]], filtered: list[ColumnElement[bool]]
+) -> dict[tuple[str, int], int]:
+    """(status, part number) → domains, each counted up to COUNT_CAP + 1 (a reading above the cap means
+    "more"), in one statement: the counts by status, and which parts hold few domains."""
     capped = [
-        select(literal(status).label("status"), func.count().label("n")).select_from(
-            select(Domain.id).where(*scope, Domain.status == status).limit(COUNT_CAP + 1).subquery()
+        select(literal(status), literal(number), func.count()).select_from(
+            select(Domain.id).where(part, *filtered, Domain.status == status).limit(COUNT_CAP + 1).subquery()
         )
         for status in QUERY_STATUSES
+        for number, part in enumerate(parts)
     ]
-    counts = {status: n for status, n in session.execute(union_all(*capped))}
-    return [(status, STATUS_LABELS[status], counts.get(status, 0)) for status in QUERY_STATUSES]
+    return {(status, number): n for status, number, n in session.execute(union_all(*capped))}
 
 
 def _renewals(session: Session, domain_ids: list[int]) -> dict[int, str]:

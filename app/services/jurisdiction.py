@@ -193,11 +193,44 @@ def office_regions(session: Session, office_code: str | None, column: Any) -> li
 
     The region is a range of codes and the nearer offices (a short list, read first) cut pieces out of
     it, so the database reads the rows off an index on the column instead of testing every row."""
+    regions = office_region_cut(session, office_code)
+    return [] if regions is None else regions.conditions(column)
+
+
+@dataclass(frozen=True)
+class RegionCut:
+    """The region codes an office answers for: its region's range of six-digit codes, with the pieces cut out
+    that nearer offices of its kind answer for (a city office's whole city, a county office's county)."""
+
+    span: tuple[str, str] | None  # None: an unknown office, which answers for nothing
+    pieces: tuple[tuple[str, str], ...] = ()
+
+    def conditions(self, column: Any) -> list[ColumnElement[bool]]:
+        """One range of an index on `column`, the pieces tested on the rows read."""
+        if self.span is None:
+            return [false()]
+        return [column.between(*self.span), *(_outside(column, low, high) for low, high in self.pieces)]
+
+    def ranges(self) -> list[tuple[str, str]]:
+        """What is left once the pieces are cut out, as disjoint ranges in order: each read off an index
+        without stepping over the nearer offices' rows (a city office's own ones are a tenth of its city's)."""
+        if self.span is None:
+            return []
+        left, (low, high) = [], self.span
+        for piece_low, piece_high in sorted(self.pieces):
+            if piece_low > low:
+                left.append((low, min(high, _code_before(piece_low))))
+            low = max(low, _code_after(piece_high))
+        return left + ([(low, high)] if low <= high else [])
+
+
+def office_region_cut(session: Session, office_code: str | None) -> RegionCut | None:
+    """The office's region and the pieces nearer offices take (see `office_units`); None for a national office."""
     office = session.scalar(select(Office).where(Office.code == office_code)) if office_code else None
     if office is None:
-        return [false()]
+        return RegionCut(None)
     if office.region_code is None:
-        return []
+        return None
     prefix = region_prefix(office.region_code)
     nearer = session.scalars(
         select(Office.region_code).where(
@@ -206,15 +239,26 @@ def office_regions(session: Session, office_code: str | None, column: Any) -> li
             Office.region_code.startswith(prefix),
         )
     )
-    conditions = [_codes_starting(column, prefix)]
-    for region in nearer:  # a county office takes its county; a city office its city and the counties in it
-        conditions.append(~_codes_starting(column, region[:4]) if region.endswith("00") else column != region)
-    return conditions
+    # a county office takes its county; a city office its city and the counties in it
+    pieces = (_codes_span(region[:4] if region.endswith("00") else region) for region in nearer if region)
+    return RegionCut(_codes_span(prefix), tuple(pieces))
 
 
-def _codes_starting(column: Any, prefix: str) -> ColumnElement[bool]:
+def _codes_span(prefix: str) -> tuple[str, str]:
     """Region codes (six digits) starting with `prefix`, as a range any collation can read from an index."""
-    return column.between(prefix.ljust(6, "0"), prefix.ljust(6, "9"))  # type: ignore[no-any-return]
+    return prefix.ljust(6, "0"), prefix.ljust(6, "9")
+
+
+def _outside(column: Any, low: str, high: str) -> ColumnElement[bool]:
+    return column != low if low == high else ~column.between(low, high)  # type: ignore[no-any-return]
+
+
+def _code_before(code: str) -> str:
+    return str(int(code) - 1).zfill(6)
+
+
+def _code_after(code: str) -> str:
+    return str(int(code) + 1).zfill(6)
 
 
 def unit_for(session: Session, user: Any, unit_id: int) -> Unit | None:

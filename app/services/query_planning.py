@@ -6,9 +6,10 @@ expiries from ten years, or a county's three years from the country's (统计): 
 where the values would have let it read a few rows (docs/scale.md, docs/dashboards.md). The lists that are
 plain index ranges keep the default: planning every run would cost them more than it saves.
 
-Three helpers let the plans follow the values: `among` passes a list of ids as one array the plan is made for,
-`estimated_rows` asks the planner how many rows a query would return before deciding how to read them, and
-`sampled_matches` counts a text's share in a sample of a table where the planner's guess is too rough to act on.
+Helpers let the plans follow the values: `among` passes a list of ids as one array the plan is made for,
+`estimated_rows` asks the planner how many rows a query would return before deciding how to read them,
+`sampled_matches` counts a text's share in a sample of a table where the planner's guess is too rough to act on,
+and `unindexed` keeps an ORDER BY from being read along an index when the rows are known to be few.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def plan_per_value(session: Session) -> None:
     """For the rest of this transaction (the request's), PostgreSQL plans each statement for its values."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def unindexed(column: Any) -> ColumnElement[Any]:
+    """`column`'s values in a form no index serves (COALESCE of the column with itself): ordered by it, the rows
+    are found by the query's other conditions and then sorted, never sought along the column's own index."""
+    return func.coalesce(column, column)
 
 
 def among(column: Any, ids: Iterable[int] | str, dialect: str) -> ColumnElement[bool]:
