@@ -570,6 +570,7 @@ def test_a_province_office_s_ranges_leave_out_its_city_offices_and_their_countie
     """The pieces nearer offices take are cut out of the region's range of codes, overlapping or not."""
     cut = RegionCut(("150000", "159999"), (("150600", "150699"), ("150602", "150602"), ("150100", "150199")))
     assert cut.ranges() == [("150000", "150099"), ("150200", "150599"), ("150700", "159999")]
+    assert RegionCut(("820000", "829999"), (("829900", "829999"),)).ranges() == [("820000", "829899")]
     assert RegionCut(("150602", "150602")).ranges() == [("150602", "150602")]
     assert RegionCut(None).ranges() == []
 

@@ -87,9 +87,8 @@ def query(session: Session, user: Any, filters: DomainFilters, page: int = 1, pa
     total = sum(count for status, _label, count in by_status if status in shown)
     more = any(status in over for status in shown)
     page = max(page, 1) if more else min(max(page, 1), max(1, -(-total // page_size)))
-    few = [all(counted.get((status, n), 0) <= COUNT_CAP for status in shown) for n in range(len(parts))]
     conditions = [*filtered, Domain.status.in_(shown)]
-    rows = _rows(session, parts, conditions, (page - 1) * page_size, page_size, few)
+    rows = _rows(session, parts, conditions, (page - 1) * page_size, page_size, _few(counted, len(parts), shown))
     return DomainPage(rows, total, page, page_size, by_status, more, over)
 
 
@@ -97,8 +96,9 @@ def rows_for(
     session: Session, user: Any, filters: DomainFilters, offset: int = 0, limit: int | None = None
 ) -> list[DomainRow]:
     query_planning.plan_per_value(session)
-    conditions = [*_filtered(session, filters), Domain.status.in_(_statuses(filters))]
-    return _rows(session, _jurisdiction(session, user), conditions, offset, limit)
+    parts, filtered, shown = _jurisdiction(session, user), _filtered(session, filters), _statuses(filters)
+    few = _few(_counted(session, parts, filtered), len(parts), shown)
+    return _rows(session, parts, [*filtered, Domain.status.in_(shown)], offset, limit, few)
 
 
 def _rows(
@@ -107,7 +107,7 @@ def _rows(
     conditions: list[ColumnElement[bool]],
     offset: int,
     limit: int | None,
-    few: list[bool] | None = None,
+    few: list[bool],
 ) -> list[DomainRow]:
     """The domains under `conditions` in the jurisdiction's `parts`, soonest expiry first.
 
@@ -115,7 +115,6 @@ def _rows(
     (`few`) is read whole off its region range and sorted: left to the planner, a narrow range it guesses
     well filled (an office with no domains of its own, at a million) was sought along the whole country's
     expiry dates, 0.7 s to find nothing. The pieces are few, so their union is sorted, not read by date."""
-    few = few or [False] * len(parts)
 
     def soonest(whole: bool) -> tuple[Any, Any]:
         return (query_planning.unindexed(Domain.expires_on) if whole else Domain.expires_on), Domain.id
@@ -137,6 +136,11 @@ def _rows(
     found = session.execute(found_query.limit(limit) if limit else found_query).all()
     renewing = _renewals(session, [domain.id for domain, *_ in found])
     return [DomainRow(d, unit or "", region or "", renewing.get(d.id, "")) for d, unit, region in found]
+
+
+def _few(counted: dict[tuple[str, int], int], parts: int, shown: tuple[str, ...]) -> list[bool]:
+    """Per part of the jurisdiction: whether it holds at most COUNT_CAP domains of each status shown."""
+    return [all(counted.get((status, n), 0) <= COUNT_CAP for status in shown) for n in range(parts)]
 
 
 def _statuses(filters: DomainFilters) -> tuple[str, ...]:

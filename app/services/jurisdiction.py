@@ -216,12 +216,14 @@ class RegionCut:
         without stepping over the nearer offices' rows (a city office's own ones are a tenth of its city's)."""
         if self.span is None:
             return []
-        left, (low, high) = [], self.span
-        for piece_low, piece_high in sorted(self.pieces):
+        left, low, high = [], int(self.span[0]), int(self.span[1])  # GB/T 2260 codes: six digits
+        for piece_low, piece_high in sorted((int(a), int(b)) for a, b in self.pieces):
             if piece_low > low:
-                left.append((low, min(high, _code_before(piece_low))))
-            low = max(low, _code_after(piece_high))
-        return left + ([(low, high)] if low <= high else [])
+                left.append((low, min(high, piece_low - 1)))
+            low = max(low, piece_high + 1)
+        if low <= high:
+            left.append((low, high))
+        return [(f"{a:06d}", f"{b:06d}") for a, b in left]
 
 
 def office_region_cut(session: Session, office_code: str | None) -> RegionCut | None:
@@ -252,13 +254,6 @@ def _codes_span(prefix: str) -> tuple[str, str]:
 def _outside(column: Any, low: str, high: str) -> ColumnElement[bool]:
     return column != low if low == high else ~column.between(low, high)  # type: ignore[no-any-return]
 
-
-def _code_before(code: str) -> str:
-    return str(int(code) - 1).zfill(6)
-
-
-def _code_after(code: str) -> str:
-    return str(int(code) + 1).zfill(6)
 
 
 def unit_for(session: Session, user: Any, unit_id: int) -> Unit | None:
