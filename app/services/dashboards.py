@@ -20,7 +20,7 @@ from datetime import date, datetime
 from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Select, and_, case, func, literal, select, union, union_all
+from sqlalchemy import ColumnElement, Date, Select, and_, case, false, func, literal, select, union, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Subquery
 
@@ -130,8 +130,11 @@ def scope_for(session: Session, user: Any) -> Scope | None:
         return Scope(office, None, PROVINCE_DIGITS)
     digits = min(len(jurisdiction.region_prefix(office.region_code)) + 2, REGION_DIGITS)
     other = aliased(ProcessInstance)  # not the figures' own process_instance: an IN list would correlate with it
-    regions = jurisdiction.office_regions(session, office.code, other.region_code)
-    return Scope(office, jurisdiction.office_units(session, office.code), digits, select(other.id).where(*regions))
+    cut = jurisdiction.office_region_cut(session, office.code)
+    ranges = cut.ranges() if cut is not None else []
+    by_range = union_all(*(select(other.id).where(other.region_code.between(*span)) for span in ranges)).subquery()
+    applications = select(by_range.c.id) if ranges else select(other.id).where(false())
+    return Scope(office, jurisdiction.office_units(session, office.code), digits, applications)
 
 
 # ---- the figures -----------------------------------------------------------------------------
