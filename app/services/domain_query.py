@@ -88,7 +88,7 @@ def query(session: Session, user: Any, filters: DomainFilters, page: int = 1, pa
     more = any(status in over for status in shown)
     page = max(page, 1) if more else min(max(page, 1), max(1, -(-total // page_size)))
     conditions = [*filtered, Domain.status.in_(shown)]
-    rows = _rows(session, parts, conditions, (page - 1) * page_size, page_size, _few(counted, len(parts), shown))
+    rows = _rows(session, _reading(counted, parts, shown), conditions, (page - 1) * page_size, page_size)
     return DomainPage(rows, total, page, page_size, by_status, more, over)
 
 
@@ -97,36 +97,38 @@ def rows_for(
 ) -> list[DomainRow]:
     query_planning.plan_per_value(session)
     parts, filtered, shown = _jurisdiction(session, user), _filtered(session, filters), _statuses(filters)
-    few = _few(_counted(session, parts, filtered), len(parts), shown)
-    return _rows(session, parts, [*filtered, Domain.status.in_(shown)], offset, limit, few)
+    reading = _reading(_counted(session, parts, filtered), parts, shown)
+    return _rows(session, reading, [*filtered, Domain.status.in_(shown)], offset, limit)
 
 
 def _rows(
     session: Session,
-    parts: list[ColumnElement[bool]],
+    reading: list[tuple[ColumnElement[bool], bool]],
     conditions: list[ColumnElement[bool]],
     offset: int,
     limit: int | None,
-    few: list[bool],
 ) -> list[DomainRow]:
-    """The domains under `conditions` in the jurisdiction's `parts`, soonest expiry first.
+    """The domains under `conditions` in the parts of the jurisdiction `reading` gives, soonest expiry first.
 
-    A page is cut in each part first, each planned on its own. A part the counts found few domains in
-    (`few`) is read whole off its region range and sorted: left to the planner, a narrow range it guesses
-    well filled (an office with no domains of its own, at a million) was sought along the whole country's
-    expiry dates, 0.7 s to find nothing. The pieces are few, so their union is sorted, not read by date."""
+    A page is cut in each part first, each planned on its own. A part the counts found few domains in is
+    read whole off its region range and sorted: left to the planner, a narrow range it guesses well filled
+    (an office with no domains of its own, at a million) was sought along the whole country's expiry dates,
+    0.7 s to find nothing. The pieces are few, so their union is sorted, not read by date."""
+    if not reading:
+        return []
 
     def soonest(whole: bool) -> tuple[Any, Any]:
         return (query_planning.unindexed(Domain.expires_on) if whole else Domain.expires_on), Domain.id
 
-    if limit and len(parts) > 1:
+    if limit and len(reading) > 1:
         firsts = [
-            select(Domain.id).where(part, *conditions).order_by(*soonest(whole)).limit(offset + limit).subquery()
-            for part, whole in zip(parts, few, strict=True)
+            select(Domain.id).where(part, *conditions).order_by(*soonest(few)).limit(offset + limit).subquery()
+            for part, few in reading
         ]
         conditions, order = [Domain.id.in_(union_all(*(select(first.c.id) for first in firsts)))], soonest(True)
     else:
-        conditions, order = [_either(parts), *conditions], soonest(all(few))
+        parts = [part for part, _few in reading]
+        conditions, order = [_either(parts), *conditions], soonest(all(few for _part, few in reading))
     found_query = (
         select(Domain, Domain.unit_name, Domain.region_code)  # the unit's, copied onto the domain
         .where(*conditions)
@@ -138,9 +140,17 @@ def _rows(
     return [DomainRow(d, unit or "", region or "", renewing.get(d.id, "")) for d, unit, region in found]
 
 
-def _few(counted: dict[tuple[str, int], int], parts: int, shown: tuple[str, ...]) -> list[bool]:
-    """Per part of the jurisdiction: whether it holds at most COUNT_CAP domains of each status shown."""
-    return [all(counted.get((status, n), 0) <= COUNT_CAP for status in shown) for n in range(parts)]
+def _reading(
+    counted: dict[tuple[str, int], int], parts: list[ColumnElement[bool]], shown: tuple[str, ...]
+) -> list[tuple[ColumnElement[bool], bool]]:
+    """The parts of the jurisdiction holding any domain of the statuses shown, each with whether it holds few
+    (at most COUNT_CAP of each): a part the counts found empty is not read again for the rows."""
+    reading = []
+    for number, part in enumerate(parts):
+        counts = [counted.get((status, number), 0) for status in shown]
+        if any(counts):
+            reading.append((part, all(count <= COUNT_CAP for count in counts)))
+    return reading
 
 
 def _statuses(filters: DomainFilters) -> tuple[str, ...]:
