@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ from app.models import (
     WorkflowDefinition,
     WorkItem,
 )
+from app.models.account import BIANBAN_ROLE
 from app.services import application_search, assignment, domain_query, inbox_counts, worklist
 from app.services.audit import Actor
 from app.services.domain_query import DomainFilters
@@ -564,6 +566,12 @@ def test_an_office_s_domains_are_its_region_without_what_nearer_offices_answer_f
     assert [row.region_code for row in domain_query.query(db.session, user("dongsheng"), DomainFilters()).rows] == [
         "150602"
     ]
+    province = ensure_office("编办", "150000")  # its cities have offices: nothing of its own to show
+    reviewer = SimpleNamespace(role=BIANBAN_ROLE, office_code=province.code, unit_id=None)
+    with sent_to(db.engine) as sent:
+        nothing = domain_query.query(db.session, reviewer, DomainFilters())
+    assert nothing.rows == [] and nothing.total == 0
+    assert not [s for s in sent.statements if s.startswith("SELECT domain.id, domain.unit_id")]  # counted, not read
 
 
 def test_a_province_office_s_ranges_leave_out_its_city_offices_and_their_counties() -> None:
