@@ -131,8 +131,8 @@ def scope_for(session: Session, user: Any) -> Scope | None:
     digits = min(len(jurisdiction.region_prefix(office.region_code)) + 2, REGION_DIGITS)
     other = aliased(ProcessInstance)  # not the figures' own process_instance: an IN list would correlate with it
     cut = jurisdiction.office_region_cut(session, office.code)
-    ranges = cut.ranges() if cut is not None else []
-    by_range = union_all(*(select(other.id).where(other.region_code.between(*span)) for span in ranges)).subquery()
+    ranges = cut.range_conditions(other.region_code) if cut is not None else []  # None: a national office, above
+    by_range = union_all(*(select(other.id).where(span) for span in ranges)).subquery()
     applications = select(by_range.c.id) if ranges else select(other.id).where(false())
     return Scope(office, jurisdiction.office_units(session, office.code), digits, applications)
 

@@ -190,7 +190,7 @@ def _jurisdiction(session: Session, user: Any) -> list[ColumnElement[bool]]:
     regions = office_region_cut(session, user.office_code)
     if regions is None:  # a national office
         return [true()]
-    return [Domain.region_code.between(low, high) for low, high in regions.ranges()] or [false()]
+    return regions.range_conditions(Domain.region_code) or [false()]
 
 
 def _either(parts: list[ColumnElement[bool]]) -> ColumnElement[bool]:

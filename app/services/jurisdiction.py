@@ -211,6 +211,10 @@ class RegionCut:
             return [false()]
         return [column.between(*self.span), *(_outside(column, low, high) for low, high in self.pieces)]
 
+    def range_conditions(self, column: Any) -> list[ColumnElement[bool]]:
+        """Each of `ranges` as a condition on `column`, to be read on its own (whose OR is the jurisdiction)."""
+        return [column.between(low, high) for low, high in self.ranges()]
+
     def ranges(self) -> list[tuple[str, str]]:
         """What is left once the pieces are cut out, as disjoint ranges in order: each read off an index
         without stepping over the nearer offices' rows (a city office's own ones are a tenth of its city's)."""
@@ -253,7 +257,6 @@ def _codes_span(prefix: str) -> tuple[str, str]:
 
 def _outside(column: Any, low: str, high: str) -> ColumnElement[bool]:
     return column != low if low == high else ~column.between(low, high)  # type: ignore[no-any-return]
-
 
 
 def unit_for(session: Session, user: Any, unit_id: int) -> Unit | None:
